@@ -1,0 +1,57 @@
+# Insights Collector. `make run` starts the collector on its embedded default; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+# cgo on everywhere, the same for build and test: the embedded store (DuckDB) and the race detector need it,
+# and mixed settings would compile everything twice.
+export CGO_ENABLED := 1
+BUILDFLAGS := -trimpath
+BIN := bin/otelcol-insights
+CONFIG ?= config/insights.yaml
+# Sources that gofmt checks: everything but the code ocb generates.
+GOFMT_DIRS := internal receiver bench test cmd/backstage-sim
+
+.PHONY: run build test lint generate bench bench-go fuzz sim clean
+
+## run: build the collector and start it on $(CONFIG)
+run: build
+	./$(BIN) --config $(CONFIG)
+
+## build: compile bin/otelcol-insights
+build:
+	$(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/otelcol-insights
+
+## test: lint, then every test with the race detector (generated-code drift, fuzz seed corpora and the
+## end-to-end test of the built binary included)
+test: lint
+	$(GO) test $(BUILDFLAGS) -race -timeout 25m ./...
+
+lint:
+	@unformatted=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## generate: regenerate cmd/otelcol-insights from builder-config.yaml and docs/ from the event contract
+generate:
+	$(GO) tool builder --config builder-config.yaml --skip-get-modules --skip-compilation
+	$(GO) run ./internal/semconv/gendoc
+
+## bench: the end-to-end harness: our receiver vs a plain OTLP pipeline on the same binary and load
+bench: build
+	$(GO) run ./bench/e2e -binary $(BIN)
+
+## bench-go: the Go micro-benchmarks next to the hot code
+bench-go:
+	$(GO) test $(BUILDFLAGS) -run '^$$' -bench . -benchmem ./...
+
+## fuzz: explore each decoder's fuzz target for FUZZTIME (the seed corpora run in `make test` anyway)
+FUZZTIME ?= 60s
+fuzz:
+	for target in FuzzAnalyticsEvents FuzzSegment FuzzOTLP; do \
+		$(GO) test $(BUILDFLAGS) ./receiver/backstagereceiver/internal/normalize -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+## sim: send a week of simulated Backstage traffic to a running collector (SIMFLAGS adds flags)
+sim:
+	$(GO) run ./cmd/backstage-sim -days 7 $(SIMFLAGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDryRun(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-dry-run", "-days", "3", "-users", "20", "-teams", "3", "-progress", "0"}, &out, &errOut))
+	assert.Contains(t, out.String(), "dry run:")
+	assert.Contains(t, out.String(), "over 3 days")
+}
+
+func TestBackfillSendsEveryEvent(t *testing.T) {
+	var received atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "/v1/events", r.URL.Path)
+		assert.Equal(t, "Bearer s3cret-token", r.Header.Get("Authorization"))
+		body, _ := io.ReadAll(r.Body)
+		var events []json.RawMessage
+		assert.NoError(t, json.Unmarshal(body, &events))
+		received.Add(int64(len(events)))
+		_, _ = w.Write([]byte(`{"accepted":1}`))
+	}))
+	defer server.Close()
+
+	var dry, out bytes.Buffer
+	args := []string{"-days", "2", "-users", "30", "-teams", "3", "-progress", "0"}
+	require.NoError(t, run(context.Background(), append(args, "-dry-run"), &dry, io.Discard))
+	require.NoError(t, run(context.Background(), append(args, "-endpoint", server.URL, "-token", "s3cret-token", "-batch", "7"), &out, io.Discard))
+	assert.Positive(t, received.Load())
+	assert.Contains(t, dry.String(), "dry run: "+itoa(received.Load())+" events", "the same seed generates the same events")
+	assert.Contains(t, out.String(), itoa(received.Load())+" accepted")
+}
+
+func TestLiveModeStopsAfterDuration(t *testing.T) {
+	var received atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "/v1/batch", r.URL.Path)
+		assert.Contains(t, r.Header.Get("Authorization"), "Basic ")
+		received.Add(1)
+		_, _ = w.Write([]byte(`{"success":true}`))
+	}))
+	defer server.Close()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-mode", "live", "-rate", "100", "-batch", "10", "-duration", "500ms",
+		"-format", "segment", "-endpoint", server.URL, "-progress", "0"}, &out, io.Discard))
+	assert.GreaterOrEqual(t, received.Load(), int64(2))
+	assert.LessOrEqual(t, received.Load(), int64(8), "paced at about 100 events/s, not as fast as possible")
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-format", "xml"},
+		{"-mode", "replay"},
+		{"-batch", "0"},
+		{"-basic", "no-colon"},
+		{"-users", "0", "-dry-run"},
+	} {
+		assert.Error(t, run(context.Background(), args, io.Discard, io.Discard), "%v", args)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,119 @@
+// Package semconv is the event contract of Insights Collector: every event name and attribute key that one
+// component writes and another reads is defined here, once. docs/semantic-conventions.md is generated from
+// the Registry in registry.go (`make generate`), so the names and their documentation cannot drift apart.
+package semconv
+
+import "strings"
+
+// EventNamePrefix starts the EventName of every Backstage analytics event: "backstage.<action>".
+const EventNamePrefix = "backstage."
+
+// Event names of the events that the pipeline derives itself (not sent by Backstage).
+const (
+	EventSessionStart          = "session.start"
+	EventSessionEnd            = "session.end"
+	EventFeatureFlagEvaluation = "feature_flag.evaluation"
+)
+
+// AuditActionPrefix starts the action of a Backstage audit event: "audit.<plugin>.<eventId>", so its event
+// name is "backstage.audit.catalog.entity-fetch".
+const AuditActionPrefix = "audit."
+
+// The actions that Backstage core and its first-party plugins emit (plugins may emit any other action).
+const (
+	ActionNavigate = "navigate"
+	ActionClick    = "click"
+	ActionSearch   = "search"
+	ActionDiscover = "discover"
+	ActionCreate   = "create"
+	ActionNotFound = "not-found"
+	ActionSignIn   = "signIn"
+	// ActionIdentify and ActionGroup come from Segment-spec identify and group calls.
+	ActionIdentify = "identify"
+	ActionGroup    = "group"
+)
+
+// Attributes of an event's log record.
+const (
+	AttrAction      = "backstage.action"
+	AttrSubject     = "backstage.subject"
+	AttrValue       = "backstage.value"
+	AttrPluginID    = "backstage.plugin.id"
+	AttrExtensionID = "backstage.extension.id"
+	AttrRouteRef    = "backstage.route_ref"
+	AttrEntityRef   = "backstage.entity_ref"
+	AttrEntityKind  = "backstage.entity.kind"
+	AttrUserTeams   = "backstage.user.teams"
+
+	// AttrAttributesPrefix + key holds each of the event's own attributes.
+	AttrAttributesPrefix = "backstage.attributes."
+	// AttrContextPrefix + key holds each context key that has no attribute of its own.
+	AttrContextPrefix = "backstage.context."
+
+	AttrUserID          = "user.id"
+	AttrUserHash        = "user.hash"
+	AttrEnduserPseudoID = "enduser.pseudo.id"
+
+	AttrSessionID         = "session.id"
+	AttrSessionPreviousID = "session.previous_id"
+
+	AttrEventID            = "insights.event.id"
+	AttrSourceFormat       = "insights.source.format"
+	AttrTimestampFallback  = "insights.timestamp.fallback"
+	AttrTimestampOriginal  = "insights.timestamp.original"
+	AttrEngagementScore    = "insights.engagement.score"
+	AttrEngagementTier     = "insights.engagement.tier"
+	AttrFeatureFlagKey     = "feature_flag.key"
+	AttrFeatureFlagVariant = "feature_flag.result.variant"
+
+	AttrClientAddress = "client.address"
+	AttrUserAgent     = "user_agent.original"
+	AttrURLFull       = "url.full"
+	AttrURLPath       = "url.path"
+	AttrHTTPMethod    = "http.request.method"
+
+	AttrAuditEventID  = "backstage.audit.event_id"
+	AttrAuditSeverity = "backstage.audit.severity"
+	AttrAuditStatus   = "backstage.audit.status"
+	AttrAuditActor    = "backstage.audit.actor"
+	// AttrAuditMetaPrefix + key holds each key of an audit event's meta object.
+	AttrAuditMetaPrefix = "backstage.audit.meta."
+)
+
+// Resource attributes.
+const (
+	ResourceServiceName           = "service.name"
+	ResourceDeploymentEnvironment = "deployment.environment.name"
+	ResourceInstance              = "backstage.instance"
+)
+
+// DefaultServiceName is the service.name of events whose sender did not name one.
+const DefaultServiceName = "backstage"
+
+// Values of AttrSourceFormat: the wire format an event arrived in.
+const (
+	FormatOTLP           = "otlp"
+	FormatAnalyticsEvent = "analytics_event"
+	FormatGeneric        = "generic"
+	FormatSegment        = "segment"
+	FormatAudit          = "audit"
+)
+
+// Values of AttrTimestampFallback: why the event's time is the collector's observed time.
+const (
+	TimestampMissing  = "missing"
+	TimestampTooOld   = "too_old"
+	TimestampInFuture = "in_future"
+)
+
+// EventName returns the event name of a Backstage action.
+func EventName(action string) string { return EventNamePrefix + action }
+
+// ActionOf returns the action of a Backstage event name, and false for any other event name.
+func ActionOf(eventName string) (string, bool) {
+	action, ok := strings.CutPrefix(eventName, EventNamePrefix)
+	if !ok || action == "" {
+		return "", false
+	}
+	return action, true
+}
