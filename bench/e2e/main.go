@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
 )
@@ -189,9 +189,10 @@ func measure(binary string, s scenario, payloads [][]byte, clients int) (measure
 		return measurement{}, err
 	}
 	defer os.RemoveAll(dir)
-	receiverAddr, healthAddr := freeAddress(), freeAddress()
-	if receiverAddr == "" || healthAddr == "" {
-		return measurement{}, errors.New("no free loopback port")
+	receiverAddr, err1 := loopback.FreeAddress()
+	healthAddr, err2 := loopback.FreeAddress()
+	if err := errors.Join(err1, err2); err != nil {
+		return measurement{}, fmt.Errorf("no free loopback port: %w", err)
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err = os.WriteFile(cfgPath, []byte(config(s, receiverAddr, healthAddr)), 0o600); err != nil {
@@ -286,15 +287,6 @@ func post(client *http.Client, url string, s scenario, body []byte) error {
 		return fmt.Errorf("events were rejected: %.300s", respBody)
 	}
 	return nil
-}
-
-func freeAddress() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ""
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func waitHealthy(addr string) error {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,6 +37,8 @@ import (
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
 	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/metadata"
+
+	"github.com/insights-collector/insights-collector/internal/loopback"
 )
 
 const (
@@ -49,10 +50,9 @@ const (
 
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddress()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 type testReceiver struct {
@@ -74,6 +74,7 @@ func startReceiverWithHost(t *testing.T, next consumer.Logs, host component.Host
 		{Username: testUser, Password: testPassword},
 		{WriteKey: testWriteKey},
 		{BearerToken: "portal-us-token-123", Instance: "portal-us"},
+		{WriteKey: "portal-seg-write-key", Instance: "portal-seg"},
 	}
 	for _, m := range mutate {
 		m(cfg)
@@ -196,6 +197,7 @@ func TestAuthentication(t *testing.T) {
 		{"basic", "/v1/events", "application/json", events, basic(testUser, testPassword), http.StatusOK, "default"},
 		{"segment write key as basic user", "/v1/batch", "application/json", []byte(`{"batch":[{"type":"track","userId":"u","event":"x"}]}`), basic(testWriteKey, ""), http.StatusOK, "default"},
 		{"segment write key in the body, as text/plain", "/v1/t", "text/plain", segment(testWriteKey), nil, http.StatusOK, "default"},
+		{"segment write key in the body bound to an instance", "/v1/t", "text/plain", segment("portal-seg-write-key"), nil, http.StatusOK, "portal-seg"},
 		{"no credentials", "/v1/events", "application/json", events, nil, http.StatusUnauthorized, ""},
 		{"wrong bearer token", "/v1/events", "application/json", events, bearer("not-the-token"), http.StatusUnauthorized, ""},
 		{"wrong password", "/v1/events", "application/json", events, basic(testUser, "guess"), http.StatusUnauthorized, ""},

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insights-collector/insights-collector/internal/loopback"
 )
 
 // repoRoot is the repository root, relative to this package.
@@ -37,10 +38,9 @@ func buildBinary(t *testing.T) string {
 
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddress()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // syncBuffer collects the collector's output while it runs.

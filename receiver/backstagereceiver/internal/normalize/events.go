@@ -168,32 +168,40 @@ func decodeContext(it *jsoniter.Iterator, ev *event, field string, extra pcommon
 		return
 	}
 	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		var dst *string
+		dst := contextField(ev, key)
 		switch key {
-		case "pluginId":
-			dst = &ev.pluginID
-		case "extensionId":
-			dst = &ev.extensionID
-		case "extension":
-			dst = &ev.extension
-		case "routeRef":
-			dst = &ev.routeRef
-		case "entityRef":
-			dst = &ev.entityRef
-		case "userName":
+		case "userName": // injected by the adoption-insights module
 			dst = &ev.userID
-		case "userId":
+		case "userId": // its unsalted SHA-256 of userName
 			dst = &ev.hashedUserID
 		case "timestamp":
 			decodeTime(it, ev, field+".timestamp")
 			return true
-		default:
+		}
+		if dst == nil {
 			putValue(it, extra, semconv.AttrContextPrefix+validString(key))
 			return true
 		}
 		decodeString(it, ev, dst, field+"."+key)
 		return true
 	})
+}
+
+// contextField returns the field of a Backstage context key that has an attribute of its own, or nil.
+func contextField(ev *event, key string) *string {
+	switch key {
+	case "pluginId":
+		return &ev.pluginID
+	case "extensionId":
+		return &ev.extensionID
+	case "extension":
+		return &ev.extension
+	case "routeRef":
+		return &ev.routeRef
+	case "entityRef":
+		return &ev.entityRef
+	}
+	return nil
 }
 
 // decodeMemberOf reads the group refs of a catalog User entity (the Generic module's teamMetadata):

@@ -126,23 +126,11 @@ func decodeSegmentMessage(it *jsoniter.Iterator, ev *event, msg *segmentMessage,
 		case "category":
 			decodeString(it, ev, &msg.category, "category")
 		case "groupId":
-			if s, ok := readID(it); ok {
-				msg.groupID = s
-			} else {
-				ev.fail(invalidField("groupId", "a string"))
-			}
+			decodeID(it, ev, &msg.groupID, "groupId")
 		case "userId":
-			if s, ok := readID(it); ok {
-				ev.userID = s
-			} else {
-				ev.fail(invalidField("userId", "a string"))
-			}
+			decodeID(it, ev, &ev.userID, "userId")
 		case "anonymousId":
-			if s, ok := readID(it); ok {
-				ev.anonymousID = s
-			} else {
-				ev.fail(invalidField("anonymousId", "a string"))
-			}
+			decodeID(it, ev, &ev.anonymousID, "anonymousId")
 		case "messageId":
 			decodeString(it, ev, &ev.payloadID, "messageId")
 		case "timestamp":
@@ -166,6 +154,16 @@ func decodeSegmentMessage(it *jsoniter.Iterator, ev *event, msg *segmentMessage,
 		}
 		return true
 	})
+}
+
+// decodeID reads an identifier that Segment senders write as a string or a number.
+func decodeID(it *jsoniter.Iterator, ev *event, dst *string, field string) {
+	s, ok := readID(it)
+	if !ok {
+		ev.fail(invalidField(field, "a string"))
+		return
+	}
+	*dst = s
 }
 
 func decodeSegmentTime(it *jsoniter.Iterator, ev *event, field string) time.Time {
@@ -266,10 +264,13 @@ func applySegmentMessage(ev *event, msg *segmentMessage, received time.Time) {
 				path, _ = readString(it)
 			case "url":
 				decodeString(it, ev, &ev.urlFull, "properties.url")
-			case "pluginId", "extensionId", "extension", "routeRef", "entityRef":
-				decodeString(it, ev, pageContextField(ev, key), "properties."+key)
 			default:
-				putValue(it, attrs, semconv.AttrContextPrefix+validString(key))
+				// The Backstage provider spreads the event's context into the page properties.
+				if dst := contextField(ev, key); dst != nil {
+					decodeString(it, ev, dst, "properties."+key)
+				} else {
+					putValue(it, attrs, semconv.AttrContextPrefix+validString(key))
+				}
 			}
 		})
 		if ev.subject == "" {
@@ -290,21 +291,6 @@ func applySegmentMessage(ev *event, msg *segmentMessage, received time.Time) {
 		ev.fail(&fieldError{ReasonUnsupportedType, "the message has no type"})
 	default:
 		ev.fail(&fieldError{ReasonUnsupportedType, fmt.Sprintf("message type %q is not supported (track, page, screen, identify and group are)", msg.typ)})
-	}
-}
-
-func pageContextField(ev *event, key string) *string {
-	switch key {
-	case "pluginId":
-		return &ev.pluginID
-	case "extensionId":
-		return &ev.extensionID
-	case "extension":
-		return &ev.extension
-	case "routeRef":
-		return &ev.routeRef
-	default:
-		return &ev.entityRef
 	}
 }
 
