@@ -10,7 +10,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver bench test cmd/backstage-sim
 
-.PHONY: run build test lint generate bench bench-go fuzz sim clean
+.PHONY: run build test deps lint generate bench bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -22,8 +22,12 @@ build:
 
 ## test: lint, then every test with the race detector (generated-code drift, fuzz seed corpora and the
 ## end-to-end test of the built binary included)
-test: lint
+test: deps lint
 	$(GO) test $(BUILDFLAGS) -race -timeout 25m ./...
+
+## deps: install what the tests need beyond Go (Debian packages; CI starts from a clean machine)
+deps:
+	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
 lint:
 	@unformatted=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

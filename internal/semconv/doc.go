@@ -63,7 +63,9 @@ func Markdown() string {
 			{EventSessionEnd, "a session ended (sessionization processor)"},
 			{EventFeatureFlagEvaluation, "a user was exposed to an experiment's variant (cohort processor)"},
 		},
-		"Actions": []string{ActionNavigate, ActionClick, ActionSearch, ActionDiscover, ActionCreate, ActionNotFound, ActionSignIn, ActionIdentify, ActionGroup},
+		"MaxActionBytes":  MaxActionBytes,
+		"MaxSubjectBytes": MaxSubjectBytes,
+		"Actions":         []string{ActionNavigate, ActionClick, ActionSearch, ActionDiscover, ActionCreate, ActionNotFound, ActionSignIn, ActionIdentify, ActionGroup},
 	}
 	tmpl := template.Must(template.New("doc").Funcs(template.FuncMap{"cell": cell}).Parse(docTemplate))
 	var buf bytes.Buffer

@@ -80,6 +80,13 @@ const (
 	AttrAuditMetaPrefix = "backstage.audit.meta."
 )
 
+// Limits of a single event: a longer action or subject is rejected (with its reason), the rest of its batch
+// proceeds. Actions are low-cardinality names; a subject is at most a URL.
+const (
+	MaxActionBytes  = 128
+	MaxSubjectBytes = 8192
+)
+
 // Resource attributes.
 const (
 	ResourceServiceName           = "service.name"

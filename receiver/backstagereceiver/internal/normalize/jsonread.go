@@ -81,7 +81,7 @@ func readTime(it *jsoniter.Iterator) (t time.Time, has, ok bool) {
 		t, ok = parseTime(it.ReadString())
 		return t, ok, ok
 	case jsoniter.NumberValue:
-		return time.UnixMilli(it.ReadInt64()).UTC(), true, true
+		return time.UnixMilli(int64(it.ReadFloat64())).UTC(), true, true
 	case jsoniter.NilValue:
 		it.ReadNil()
 		return time.Time{}, false, true

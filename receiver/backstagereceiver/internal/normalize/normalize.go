@@ -17,12 +17,6 @@ import (
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
-// Limits of a single event; a larger one is rejected with a reason, the rest of its batch proceeds.
-const (
-	MaxActionBytes  = 128
-	MaxSubjectBytes = 8192
-)
-
 // Options are the receiver's settings that shape normalisation.
 type Options struct {
 	// MaxEventAge and MaxClockSkew bound the payload times that are believed: an event older than
@@ -147,8 +141,8 @@ func (e *event) finish(opts *Options, req *Request, index int) *fieldError {
 	if err := validateAction(e.action); err != nil {
 		return err
 	}
-	if len(e.subject) > MaxSubjectBytes {
-		return &fieldError{ReasonFieldTooLong, fmt.Sprintf("subject has %d bytes; at most %d are accepted", len(e.subject), MaxSubjectBytes)}
+	if len(e.subject) > semconv.MaxSubjectBytes {
+		return &fieldError{ReasonFieldTooLong, fmt.Sprintf("subject has %d bytes; at most %d are accepted", len(e.subject), semconv.MaxSubjectBytes)}
 	}
 	rec, attrs := e.rec, e.rec.Attributes()
 	rec.SetEventName(semconv.EventName(e.action))
@@ -177,7 +171,7 @@ func (e *event) finish(opts *Options, req *Request, index int) *fieldError {
 		}
 		entityRef = e.routeKind + ":" + ns + "/" + e.routeName
 	}
-	putEntityRef(attrs, entityRef)
+	entityRef = putEntityRef(attrs, entityRef)
 
 	userID := e.userID
 	if userID == "" {
@@ -240,8 +234,8 @@ func validateAction(action string) *fieldError {
 	if action == "" {
 		return &fieldError{ReasonMissingAction, "action is missing or empty"}
 	}
-	if len(action) > MaxActionBytes {
-		return &fieldError{ReasonInvalidAction, fmt.Sprintf("action has %d bytes; at most %d are accepted", len(action), MaxActionBytes)}
+	if len(action) > semconv.MaxActionBytes {
+		return &fieldError{ReasonInvalidAction, fmt.Sprintf("action has %d bytes; at most %d are accepted", len(action), semconv.MaxActionBytes)}
 	}
 	for _, r := range action {
 		if r < 0x20 || r == 0x7f {
@@ -251,14 +245,15 @@ func validateAction(action string) *fieldError {
 	return nil
 }
 
-// putEntityRef writes the normalised entity ref and its kind.
-func putEntityRef(attrs pcommon.Map, ref string) {
+// putEntityRef writes the normalised entity ref and its kind, and returns the normalised ref.
+func putEntityRef(attrs pcommon.Map, ref string) string {
 	if ref == "" {
-		return
+		return ""
 	}
 	ref, kind := normalizeEntityRef(ref)
 	attrs.PutStr(semconv.AttrEntityRef, ref)
 	putNonEmpty(attrs, semconv.AttrEntityKind, kind)
+	return ref
 }
 
 // normalizeEntityRef lower-cases an entity ref and completes a missing namespace ("kind:name" is
@@ -299,7 +294,7 @@ func validString(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// parseTime reads an ISO-8601 time (as JavaScript's Date.toISOString writes it) or epoch milliseconds.
+// parseTime reads an ISO-8601 time, as JavaScript's Date.toISOString writes it.
 func parseTime(s string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	return t, err == nil

@@ -100,8 +100,8 @@ func normalizeOTLPEvent(lr plog.LogRecord, action string, opts *Options, req *Re
 			return err
 		}
 	}
-	if len(f.subject) > MaxSubjectBytes {
-		return &fieldError{ReasonFieldTooLong, fmt.Sprintf("%s has %d bytes; at most %d are accepted", semconv.AttrSubject, len(f.subject), MaxSubjectBytes)}
+	if len(f.subject) > semconv.MaxSubjectBytes {
+		return &fieldError{ReasonFieldTooLong, fmt.Sprintf("%s has %d bytes; at most %d are accepted", semconv.AttrSubject, len(f.subject), semconv.MaxSubjectBytes)}
 	}
 	if f.value, f.hasValue, err = doubleAttr(attrs, semconv.AttrValue); err != nil {
 		return err
@@ -109,10 +109,7 @@ func normalizeOTLPEvent(lr plog.LogRecord, action string, opts *Options, req *Re
 	if f.entity == "" && action == semconv.ActionNavigate {
 		f.entity = routeEntityRef(attrs)
 	}
-	if f.entity != "" {
-		putEntityRef(attrs, f.entity)
-		f.entity, _ = normalizeEntityRef(f.entity)
-	}
+	f.entity = putEntityRef(attrs, f.entity)
 	if _, ok := attrs.Get(semconv.AttrSourceFormat); !ok {
 		attrs.PutStr(semconv.AttrSourceFormat, semconv.FormatOTLP)
 	}
@@ -245,9 +242,7 @@ func normalizeAudit(lr plog.LogRecord, opts *Options, req *Request) *fieldError 
 		}
 		return true
 	})
-	if f.entity != "" {
-		putEntityRef(out, f.entity)
-		f.entity, _ = normalizeEntityRef(f.entity)
+	if f.entity = putEntityRef(out, f.entity); f.entity != "" {
 		f.subject = f.entity
 	} else if p, ok := out.Get(semconv.AttrURLPath); ok {
 		f.subject = p.Str()

@@ -194,3 +194,17 @@ func TestOTLPResourceInstance(t *testing.T) {
 	assert.Equal(t, "from-payload", instance(OTLP(build(), testOptions(), &Request{Received: received, Instance: "default"})))
 	assert.Equal(t, "bound", instance(OTLP(build(), testOptions(), &Request{Received: received, Instance: "bound", ForceInstance: true})))
 }
+
+func TestSameEventSameIDAcrossFormatsWithUnnormalisedEntity(t *testing.T) {
+	occ := wireformat.Occurrence{
+		Event: wireformat.Event{Action: "click", Subject: "Petstore",
+			Context: map[string]any{"pluginId": "catalog", "extensionId": "page:catalog", "entityRef": "Component:Petstore"}},
+		User: "user:default/jdoe", Time: received.Add(-time.Minute),
+	}
+	body, err := wireformat.AdoptionInsights([]wireformat.Occurrence{occ})
+	require.NoError(t, err)
+	viaJSON := records(decodeEvents(t, body).Logs)[0]
+	viaOTLP := records(OTLP(wireformat.OTLP([]wireformat.Occurrence{occ}), testOptions(), newRequest(nil)).Logs)[0]
+	assert.Equal(t, "component:default/petstore", str(t, viaJSON, semconv.AttrEntityRef))
+	assert.Equal(t, str(t, viaJSON, semconv.AttrEventID), str(t, viaOTLP, semconv.AttrEventID))
+}
