@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/insights-collector/insights-collector/internal/wireformat"
 )
@@ -44,16 +46,23 @@ func AnalyticsEvents() ([]wireformat.Occurrence, error) {
 }
 
 type otlpSample struct {
-	Logs json.RawMessage `json:"logs"`
+	Logs    json.RawMessage `json:"logs"`
+	Traces  json.RawMessage `json:"traces"`
+	Metrics json.RawMessage `json:"metrics"`
+}
+
+func decodeOTLPSample() (otlpSample, error) {
+	var s otlpSample
+	if err := json.Unmarshal(otlpJSON, &s); err != nil {
+		return s, fmt.Errorf("decode OTLP sample: %w", err)
+	}
+	return s, nil
 }
 
 // BackendLogsJSON returns the backend's OTLP/JSON logs (two audit events) as an OTLP/HTTP request body.
 func BackendLogsJSON() ([]byte, error) {
-	var s otlpSample
-	if err := json.Unmarshal(otlpJSON, &s); err != nil {
-		return nil, fmt.Errorf("decode OTLP sample: %w", err)
-	}
-	return s.Logs, nil
+	s, err := decodeOTLPSample()
+	return s.Logs, err
 }
 
 // BackendLogs returns the backend's logs.
@@ -63,4 +72,22 @@ func BackendLogs() (plog.Logs, error) {
 		return plog.Logs{}, err
 	}
 	return (&plog.JSONUnmarshaler{}).UnmarshalLogs(body)
+}
+
+// BackendTraces returns the backend's spans: a catalog processing run and two HTTP server requests.
+func BackendTraces() (ptrace.Traces, error) {
+	s, err := decodeOTLPSample()
+	if err != nil {
+		return ptrace.Traces{}, err
+	}
+	return (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(s.Traces)
+}
+
+// BackendMetrics returns the backend's metrics (catalog, scaffolder and HTTP server).
+func BackendMetrics() (pmetric.Metrics, error) {
+	s, err := decodeOTLPSample()
+	if err != nil {
+		return pmetric.Metrics{}, err
+	}
+	return (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(s.Metrics)
 }

@@ -303,6 +303,7 @@ func (s *session) occurrence(action, subject string, value *float64, attrs, ctx 
 		Time:      s.t,
 		SessionID: s.id,
 		Teams:     s.u.Teams,
+		ID:        newUUID(s.rng), // as our Backstage module stamps each event
 	}
 }
 

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one schema version. Migrations are append-only: a released one is never edited, a change is a
+// new version.
+type migration struct {
+	version     int
+	description string
+	sql         string
+}
+
+var migrations = []migration{
+	{1, "events, sessions, backend requests and metrics", `
+CREATE TABLE events (
+	event_id            UUID PRIMARY KEY,     -- insights.event.id: a redelivered event is stored once
+	ts                  TIMESTAMPTZ NOT NULL, -- when it happened
+	observed_ts         TIMESTAMPTZ NOT NULL, -- when the collector received it
+	event_name          VARCHAR NOT NULL,
+	user_key            VARCHAR,              -- who, for counting: user.hash, else user.id, else enduser.pseudo.id
+	action              VARCHAR,
+	subject             VARCHAR,
+	value               DOUBLE,
+	plugin_id           VARCHAR,
+	extension_id        VARCHAR,
+	route_ref           VARCHAR,
+	entity_ref          VARCHAR,
+	entity_kind         VARCHAR,
+	user_id             VARCHAR,
+	user_hash           VARCHAR,
+	anonymous_id        VARCHAR,
+	teams               VARCHAR[],
+	session_id          VARCHAR,
+	session_previous_id VARCHAR,
+	client_address      VARCHAR,
+	user_agent          VARCHAR,
+	url_full            VARCHAR,
+	url_path            VARCHAR,
+	http_method         VARCHAR,
+	audit_event_id      VARCHAR,
+	audit_severity      VARCHAR,
+	audit_status        VARCHAR,
+	audit_actor         VARCHAR,
+	source_format       VARCHAR,
+	timestamp_fallback  VARCHAR,
+	timestamp_original  VARCHAR,
+	engagement_score    DOUBLE,
+	engagement_tier     VARCHAR,
+	feature_flag_key    VARCHAR,              -- JSON text, as every JSON column here (the appender writes text)
+	feature_flag_variant VARCHAR,
+	service_name        VARCHAR,
+	environment         VARCHAR,
+	instance            VARCHAR,
+	attributes          VARCHAR,              -- JSON: every other attribute (backstage.attributes.*, backstage.context.*, …)
+	ingest_batch        BIGINT NOT NULL       -- which write stored it: the rollups are fed from it
+);
+
+CREATE TABLE sessions (
+	session_id     VARCHAR PRIMARY KEY,
+	user_key       VARCHAR,
+	instance       VARCHAR,
+	start_ts       TIMESTAMPTZ NOT NULL,
+	end_ts         TIMESTAMPTZ NOT NULL,
+	duration_s     DOUBLE,
+	event_count    BIGINT,
+	navigate_count BIGINT,
+	plugins        VARCHAR[],
+	entry_route    VARCHAR,
+	exit_route     VARCHAR
+);
+
+CREATE TABLE backend_requests (
+	trace_id    UUID NOT NULL,
+	span_id     UBIGINT NOT NULL,
+	ts          TIMESTAMPTZ NOT NULL,
+	duration_ms DOUBLE NOT NULL,
+	service_name VARCHAR,
+	instance    VARCHAR,
+	method      VARCHAR,
+	route       VARCHAR,
+	plugin_id   VARCHAR,              -- from /api/<plugin>/…
+	status_code INTEGER,
+	error       BOOLEAN,
+	PRIMARY KEY (trace_id, span_id)
+);
+
+CREATE TABLE backend_metrics (
+	point_key     UUID PRIMARY KEY,   -- metric, series and time: a redelivered point is stored once
+	ts            TIMESTAMPTZ NOT NULL,
+	start_ts      TIMESTAMPTZ,
+	service_name  VARCHAR,
+	instance      VARCHAR,
+	scope         VARCHAR,
+	metric        VARCHAR NOT NULL,
+	unit          VARCHAR,
+	kind          VARCHAR NOT NULL,   -- gauge, sum, histogram
+	monotonic     BOOLEAN,
+	cumulative    BOOLEAN,
+	attributes    VARCHAR,            -- JSON
+	value         DOUBLE,             -- gauge and sum points
+	count         UBIGINT,            -- histogram points
+	sum           DOUBLE,
+	bounds        DOUBLE[],
+	bucket_counts UBIGINT[]
+);
+
+-- Rollups kept at ingest so that dashboards do not scan every event. Rows of one hour and key may repeat (one
+-- per write); queries sum them, and maintenance compacts them.
+CREATE TABLE user_hourly (
+	hour     TIMESTAMPTZ NOT NULL,
+	instance VARCHAR NOT NULL,
+	user_key VARCHAR NOT NULL,
+	events   BIGINT NOT NULL
+);
+
+CREATE TABLE plugin_hourly (
+	hour      TIMESTAMPTZ NOT NULL,
+	instance  VARCHAR NOT NULL,
+	plugin_id VARCHAR NOT NULL,
+	user_key  VARCHAR NOT NULL,
+	events    BIGINT NOT NULL
+);
+
+-- First and last time each user was seen per instance (new vs returning, onboarding).
+CREATE TABLE users (
+	instance   VARCHAR NOT NULL,
+	user_key   VARCHAR NOT NULL,
+	first_seen TIMESTAMPTZ NOT NULL,
+	last_seen  TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (instance, user_key)
+);
+
+-- Who asked what of the query API, and every erasure.
+CREATE TABLE audit_log (
+	ts        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+	principal VARCHAR NOT NULL,
+	role      VARCHAR NOT NULL,
+	action    VARCHAR NOT NULL,   -- query, export, erase
+	target    VARCHAR,            -- the metric, or the erased pseudonym
+	params    VARCHAR,            -- JSON
+	row_count BIGINT,
+	suppressed BIGINT,            -- rows withheld by the k-anonymity floor
+	status    INTEGER NOT NULL    -- the HTTP status answered
+);
+`},
+}
+
+// migrate applies the migrations the database has not seen, each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)`); err != nil {
+		return 0, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if latest := migrations[len(migrations)-1].version; current > latest {
+		return 0, fmt.Errorf("the database has schema version %d, newer than this collector's %d: upgrade the collector", current, latest)
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		if err := apply(ctx, db, m); err != nil {
+			return applied, err
+		}
+		applied++
+	}
+	return applied, nil
+}
+
+func apply(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, m.description, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, description) VALUES (?, ?)`, m.version, m.description); err != nil {
+		return fmt.Errorf("record migration %d: %w", m.version, err)
+	}
+	return tx.Commit()
+}

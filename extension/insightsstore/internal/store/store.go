@@ -1,0 +1,168 @@
+// Package store is the embedded analytics database of Insights Collector: a DuckDB file holding the events,
+// sessions and backend telemetry, the rollups the dashboards read, and the audit log. One process owns the file
+// (DuckDB locks it); writes are serialised on one connection, queries run on the pool beside them (MVCC).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options configure the database.
+type Options struct {
+	// Path of the database file; its directory is created if missing.
+	Path string
+	// MemoryLimit bounds DuckDB's memory, e.g. "512MB" (the appender's Go-side buffers come on top).
+	MemoryLimit string
+	// Threads DuckDB may use; 0 leaves DuckDB's default (the number of cores).
+	Threads int
+}
+
+// Store is an open database.
+type Store struct {
+	db *sql.DB
+
+	// mu serialises writes: DuckDB has one writer per process anyway, and the rollups are fed per write.
+	mu        sync.Mutex
+	writeConn *sql.Conn
+	nextBatch int64
+}
+
+// Open opens (or creates) the database, applies pending migrations and prepares the writer.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if dir := filepath.Dir(opts.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create the directory of %q: %w", opts.Path, err)
+		}
+	}
+	connector, err := duckdb.NewConnector(opts.Path, func(execer driver.ExecerContext) error {
+		return configure(ctx, execer, opts)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %q: %w", opts.Path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db}
+	if err := s.init(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %q: %w", opts.Path, err)
+	}
+	return s, nil
+}
+
+// configure applies the settings to each new connection (they are per database, so setting them again is
+// harmless).
+func configure(ctx context.Context, execer driver.ExecerContext, opts Options) error {
+	settings := []string{"SET TimeZone = 'UTC'"}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(opts.MemoryLimit, "'", "")))
+	}
+	if opts.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET threads = %d", opts.Threads))
+	}
+	for _, s := range settings {
+		if _, err := execer.ExecContext(ctx, s, nil); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	if _, err := migrate(ctx, s.db); err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open the writer connection: %w", err)
+	}
+	s.writeConn = conn
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(ingest_batch), 0) + 1 FROM events`).Scan(&s.nextBatch); err != nil {
+		return fmt.Errorf("read the last write: %w", err)
+	}
+	return nil
+}
+
+// DB is the connection pool for queries.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Checkpoint writes the WAL into the database file.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.writeConn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Close checkpoints and closes the database.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if s.writeConn != nil {
+		if _, err := s.writeConn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.writeConn.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// inTx runs fn in a transaction on the writer connection; the caller holds s.mu.
+func (s *Store) inTx(ctx context.Context, fn func() error) (err error) {
+	if _, err := s.writeConn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if _, rbErr := s.writeConn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	if err := fn(); err != nil {
+		return err
+	}
+	if _, err := s.writeConn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// appendRows inserts rows (every column, in the table's order) through an Appender whose rows are added by
+// `INSERT … ON CONFLICT DO NOTHING`: a row whose key is already stored is skipped, which makes every write
+// idempotent.
+func (s *Store) appendRows(table string, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	query := "INSERT INTO " + table + " SELECT * FROM appended_data ON CONFLICT DO NOTHING"
+	return s.writeConn.Raw(func(dc any) error {
+		app, err := duckdb.NewTableAppender(dc.(driver.Conn), query, "", "", table, nil)
+		if err != nil {
+			return fmt.Errorf("appender for %s: %w", table, err)
+		}
+		for _, row := range rows {
+			if err := app.AppendRow(row...); err != nil {
+				_ = app.Close()
+				return fmt.Errorf("append to %s: %w", table, err)
+			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush %s: %w", table, err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/insights-collector/insights-collector/internal/backstagesamples"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/simulator"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
+)
+
+var now = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+
+func openStore(t testing.TB) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data", "insights.duckdb")
+	s, err := Open(context.Background(), Options{Path: path, MemoryLimit: "256MB", Threads: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s, path
+}
+
+// simulatedLogs is a day of simulated traffic as contract records (as the receiver would pass them on).
+func simulatedLogs(t testing.TB, users int) (plog.Logs, []wireformat.Occurrence) {
+	cfg := simulator.DefaultConfig()
+	cfg.Start, cfg.Days, cfg.Users, cfg.Teams = now.Add(-24*time.Hour), 1, users, 3
+	w, err := simulator.NewWorld(cfg)
+	require.NoError(t, err)
+	occs := w.Day(0)
+	require.NotEmpty(t, occs)
+	ld := wireformat.OTLP(occs)
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr(semconv.ResourceInstance, "portal-eu")
+	return ld, occs
+}
+
+func count(t testing.TB, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.DB().QueryRow(query, args...).Scan(&n))
+	return n
+}
+
+func TestWriteLogsIsIdempotent(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 30)
+	res, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, len(occs), res.Stored)
+	assert.Zero(t, res.Duplicates)
+
+	again, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Zero(t, again.Stored, "a batch delivered twice is stored once")
+	assert.Equal(t, len(occs), again.Duplicates)
+	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
+
+	// The rollups count each event once too.
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+	users := map[string]bool{}
+	for _, o := range occs {
+		users[o.User] = true
+	}
+	assert.Equal(t, len(users), count(t, s, `SELECT count(*) FROM users WHERE instance = 'portal-eu'`))
+}
+
+func TestEventColumns(t *testing.T) {
+	s, _ := openStore(t)
+	occs, err := backstagesamples.AnalyticsEvents()
+	require.NoError(t, err)
+	for i := range occs {
+		occs[i].ID = fmt.Sprintf("00000000-0000-8000-8000-%012d", i)
+		occs[i].SessionID = "s1"
+		occs[i].Teams = []string{"group:default/guests"}
+	}
+	_, err = s.WriteLogs(context.Background(), wireformat.OTLP(occs), now)
+	require.NoError(t, err)
+
+	var action, plugin, entity, userKey, attrs, service string
+	var teams []any
+	require.NoError(t, s.DB().QueryRow(`SELECT action, plugin_id, entity_ref, user_key, attributes::VARCHAR, service_name, teams
+		FROM events WHERE action = 'create'`).Scan(&action, &plugin, &entity, &userKey, &attrs, &service, &teams))
+	assert.Equal(t, "create", action)
+	assert.Equal(t, "scaffolder", plugin)
+	assert.Equal(t, "template:default/local-debug-template", entity)
+	assert.Equal(t, "user:development/guest", userKey)
+	assert.JSONEq(t, `{"backstage.attributes.templateSteps":1}`, attrs, "the rest of the attributes as JSON")
+	assert.Equal(t, "backstage", service)
+	assert.Equal(t, []any{"group:default/guests"}, teams)
+	var searchValue float64
+	require.NoError(t, s.DB().QueryRow(`SELECT value FROM events WHERE action = 'search' AND subject = 'example'`).Scan(&searchValue))
+	assert.Equal(t, 4.0, searchValue)
+}
+
+func TestRejectsEventsWithoutAnID(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	good := lrs.AppendEmpty()
+	good.SetEventName("backstage.click")
+	good.Attributes().PutStr(semconv.AttrEventID, "0193a0f0-5b7e-7cde-8f00-0123456789ab")
+	noID := lrs.AppendEmpty()
+	noID.SetEventName("backstage.click")
+	badID := lrs.AppendEmpty()
+	badID.SetEventName("backstage.click")
+	badID.Attributes().PutStr(semconv.AttrEventID, "not-a-uuid")
+	lrs.AppendEmpty().Body().SetStr("a plain log line")
+
+	res, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Stored)
+	assert.Equal(t, 1, res.Skipped)
+	require.Len(t, res.Rejected, 2)
+	assert.Equal(t, 1, res.Rejected[0].Index)
+	assert.Contains(t, res.Rejected[0].Reason, "has no insights.event.id")
+	assert.Contains(t, res.Rejected[1].Reason, "is not a UUID")
+}
+
+func TestReopenKeepsDataAndBatches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.duckdb")
+	s, err := Open(context.Background(), Options{Path: path})
+	require.NoError(t, err)
+	ld, occs := simulatedLogs(t, 10)
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	require.NoError(t, s.Close(context.Background()))
+
+	s, err = Open(context.Background(), Options{Path: path})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
+	assert.Equal(t, int64(2), s.nextBatch, "write numbers continue after the last stored one")
+	res, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Zero(t, res.Stored, "ids are remembered across restarts")
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM schema_migrations`))
+}
+
+func TestRetention(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 20)
+	_, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	cutoff := occs[len(occs)/2].Time
+	want := 0
+	for _, o := range occs {
+		if o.Time.Before(cutoff) {
+			want++
+		}
+	}
+	deleted, err := s.DeleteOlderThan(context.Background(), cutoff)
+	require.NoError(t, err)
+	assert.Equal(t, int64(want), deleted["events"])
+	assert.Equal(t, len(occs)-want, count(t, s, `SELECT count(*) FROM events`))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM events WHERE ts < ?`, cutoff))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM user_hourly WHERE hour < date_trunc('hour', ?::TIMESTAMPTZ)`, cutoff))
+}
+
+func TestEraseUser(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 20)
+	_, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	victim := occs[0].User
+	own := 0
+	for _, o := range occs {
+		if o.User == victim {
+			own++
+		}
+	}
+	deleted, err := s.EraseUser(context.Background(), victim)
+	require.NoError(t, err)
+	assert.Equal(t, int64(own), deleted["events"])
+	assert.Equal(t, int64(1), deleted["users"])
+	for _, table := range []string{"events", "user_hourly", "plugin_hourly", "users"} {
+		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE user_key = ?", victim), table)
+	}
+	assert.Equal(t, len(occs)-own, count(t, s, `SELECT count(*) FROM events`))
+}
+
+func TestCompactRollups(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 20)
+	// Two writes of the same hour leave two rollup rows per key; compaction merges them.
+	half := plog.NewLogs()
+	ld.ResourceLogs().At(0).CopyTo(half.ResourceLogs().AppendEmpty())
+	records := half.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	i := 0
+	records.RemoveIf(func(plog.LogRecord) bool { i++; return i%2 == 0 })
+	_, err := s.WriteLogs(context.Background(), half, now)
+	require.NoError(t, err)
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	before := count(t, s, `SELECT count(*) FROM user_hourly`)
+	require.NoError(t, s.CompactRollups(context.Background()))
+	after := count(t, s, `SELECT count(*) FROM user_hourly`)
+	assert.Less(t, after, before)
+	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT hour, instance, user_key FROM user_hourly)`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+}
+
+// Every attribute of the contract has a typed column, and the writers append the tables' columns in order.
+func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
+	s, _ := openStore(t)
+	for table, columns := range map[string][]string{"events": eventColumns, "backend_requests": requestColumns, "backend_metrics": metricColumns} {
+		rows, err := s.DB().Query(`SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, table)
+		require.NoError(t, err)
+		var actual []string
+		for rows.Next() {
+			var c string
+			require.NoError(t, rows.Scan(&c))
+			actual = append(actual, c)
+		}
+		require.NoError(t, rows.Err())
+		assert.Equal(t, actual, columns, table)
+	}
+	mapped := map[string]bool{semconv.AttrEventID: true}
+	for _, c := range append(slices.Clone(eventAttrColumns), eventResourceColumns...) {
+		mapped[c.attr] = true
+	}
+	for _, a := range semconv.Registry {
+		if strings.HasSuffix(a.Key, "<key>") {
+			continue // families of attributes go to the attributes JSON column
+		}
+		assert.True(t, mapped[a.Key], "contract attribute %s has no column", a.Key)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	s, path := openStore(t)
+	_, err := s.DB().Exec(`INSERT INTO schema_migrations (version, description) VALUES (99, 'from the future')`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close(context.Background()))
+	_, err = Open(context.Background(), Options{Path: path})
+	assert.ErrorContains(t, err, "newer than this collector's")
+}
+
+func TestWriteBackendTelemetryFromRealBackstage(t *testing.T) {
+	s, _ := openStore(t)
+	td, err := backstagesamples.BackendTraces()
+	require.NoError(t, err)
+	res, err := s.WriteTraces(context.Background(), td)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Stored, "the two HTTP server spans")
+	assert.Equal(t, 1, res.Skipped, "the catalog's internal ProcessingRun span")
+	var route, plugin, method string
+	var status int
+	var duration float64
+	var isError bool
+	require.NoError(t, s.DB().QueryRow(`SELECT route, plugin_id, method, status_code, duration_ms, error FROM backend_requests WHERE plugin_id = 'scaffolder'`).
+		Scan(&route, &plugin, &method, &status, &duration, &isError))
+	assert.Equal(t, "/api/scaffolder/v2/tasks", route)
+	assert.Equal(t, "POST", method)
+	assert.Equal(t, 201, status)
+	assert.Positive(t, duration)
+	assert.False(t, isError)
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM backend_requests WHERE plugin_id = 'catalog' AND status_code = 404`))
+	again, err := s.WriteTraces(context.Background(), td)
+	require.NoError(t, err)
+	assert.Equal(t, 2, again.Duplicates)
+
+	md, err := backstagesamples.BackendMetrics()
+	require.NoError(t, err)
+	res, err = s.WriteMetrics(context.Background(), md)
+	require.NoError(t, err)
+	assert.Equal(t, 10, res.Stored)
+	var value float64
+	require.NoError(t, s.DB().QueryRow(`SELECT value FROM backend_metrics WHERE metric = 'scaffolder.task.count'
+		AND (attributes->>'template') = 'template:default/local-debug-template' AND (attributes->>'result') = 'ok'`).Scan(&value))
+	assert.Positive(t, value)
+	assert.Equal(t, 3, count(t, s, `SELECT count(*) FROM backend_metrics WHERE metric = 'catalog_entities_count' AND kind = 'gauge'`))
+	var histCount int
+	require.NoError(t, s.DB().QueryRow(`SELECT count FROM backend_metrics WHERE metric = 'http.server.request.duration'`).Scan(&histCount))
+	assert.Positive(t, histCount)
+	again, err = s.WriteMetrics(context.Background(), md)
+	require.NoError(t, err)
+	assert.Equal(t, 10, again.Duplicates, "a redelivered point is stored once")
+}
+
+func TestPluginOfPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/catalog/entities/by-name/:kind/:namespace/:name": "catalog",
+		"/api/scaffolder/v2/tasks":                             "scaffolder",
+		"/api/techdocs":                                        "techdocs",
+		"/.backstage/health/v1/readiness":                      "",
+		"/api/":                                                "",
+		"/api/:plugin/x":                                       "",
+	} {
+		assert.Equal(t, want, pluginOfPath(path), path)
+	}
+}
