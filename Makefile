@@ -50,7 +50,7 @@ bench-go:
 FUZZTIME ?= 60s
 fuzz:
 	for target in FuzzAnalyticsEvents FuzzSegment FuzzOTLP; do \
-		$(GO) test $(BUILDFLAGS) ./receiver/backstagereceiver/internal/normalize -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
+		$(GO) test $(BUILDFLAGS) ./internal/normalize -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
 ## sim: send a week of simulated Backstage traffic to a running collector (SIMFLAGS adds flags)

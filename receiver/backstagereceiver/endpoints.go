@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/semconv"
-	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/normalize"
 )
 
 // otlpEndpoint serves POST /v1/logs: OTLP/HTTP logs in protobuf or JSON, answered the OTLP way (partial

@@ -20,7 +20,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/normalize"
+	"github.com/insights-collector/insights-collector/internal/normalize"
+	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/metadata"
 )
 
 // Media types the endpoints accept.
@@ -207,7 +208,7 @@ func (r *backstageReceiver) serve(w http.ResponseWriter, hr *http.Request, e *en
 		return &failure{status: http.StatusBadRequest, message: "reading the body: " + err.Error()}
 	}
 
-	req := &normalize.Request{Received: r.now(), Instance: r.cfg.Instance, Body: body}
+	req := &normalize.Request{Received: r.now(), Instance: r.cfg.Instance, Body: body, Scope: metadata.ScopeName}
 	if instance != "" {
 		req.Instance, req.ForceInstance = instance, true
 	}

@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/metadata"
-	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/normalize"
 )
 
 // Outcomes of an event, the `outcome` label of otelcol_receiver_backstage_events.

@@ -1,7 +1,7 @@
-// Package store is the embedded analytics database of Insights Collector: a DuckDB file holding the events,
+// Package analyticsdb is the embedded analytics database of Insights Collector: a DuckDB file holding the events,
 // sessions and backend telemetry, the rollups the dashboards read, and the audit log. One process owns the file
 // (DuckDB locks it); writes are serialised on one connection, queries run on the pool beside them (MVCC).
-package store
+package analyticsdb
 
 import (
 	"context"

@@ -11,8 +11,6 @@ import (
 	jsoniter "github.com/json-iterator/go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/metadata"
 )
 
 // The JSON decoders stream with json-iterator (pdata's own JSON engine), writing attributes straight into
@@ -175,7 +173,7 @@ func newResult(req *Request) (Result, plog.LogRecordSlice) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	setResource(rl.Resource().Attributes(), req)
 	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(metadata.ScopeName)
+	sl.Scope().SetName(req.Scope)
 	return Result{Logs: ld}, sl.LogRecords()
 }
 

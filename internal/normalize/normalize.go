@@ -37,6 +37,8 @@ type Request struct {
 	ForceInstance bool
 	// Body is the raw request body; events without an id and a timestamp take their id from its digest.
 	Body []byte
+	// Scope is the instrumentation scope of the events decoded from JSON formats (the receiver's).
+	Scope string
 
 	bodyDigest *[sha256.Size]byte
 }

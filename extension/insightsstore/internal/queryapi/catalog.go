@@ -1,0 +1,337 @@
+package queryapi
+
+import (
+	"strconv"
+	"time"
+)
+
+// Column describes one column of a result; Type is time, string or number (a Grafana field type each).
+type Column struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Unit        string `json:"unit,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+const (
+	typeTime   = "time"
+	typeString = "string"
+	typeNumber = "number"
+)
+
+type intervalUse int
+
+const (
+	intervalNone intervalUse = iota
+	intervalOptional
+	intervalRequired
+)
+
+// Metric is one entry of the catalogue.
+type Metric struct {
+	Name        string
+	Description string
+	Interval    intervalUse
+	// NoTimeRange: the metric looks at a fixed recent window (live) and ignores from/to.
+	NoTimeRange bool
+	Filters     []string
+	GroupBy     []string
+	// Columns documents the result; a metric may return fewer (see the descriptions).
+	Columns []Column
+	// UsersColumn holds the distinct users of a breakdown row: rows below the k-anonymity floor are withheld.
+	UsersColumn string
+	// Role is the least role that may query the metric.
+	Role Role
+	// build writes the statement and returns the result's columns.
+	build func(q *query, b *sqlb) []Column
+}
+
+// Trailing windows of the active-user counts (4 whole weeks, so that every weekday counts equally).
+const (
+	wauDays = 7
+	mauDays = 28
+)
+
+var (
+	colTime   = Column{Name: "time", Type: typeTime, Description: "start of the bucket, in the requested time zone's calendar"}
+	colUsers  = Column{Name: "users", Type: typeNumber, Unit: "users", Description: "distinct users"}
+	colEvents = Column{Name: "events", Type: typeNumber, Unit: "events"}
+)
+
+func dimension(name string) Column { return Column{Name: name, Type: typeString} }
+
+func number(name, unit, description string) Column {
+	return Column{Name: name, Type: typeNumber, Unit: unit, Description: description}
+}
+
+// Catalog returns the metrics by name.
+func Catalog() map[string]*Metric {
+	out := map[string]*Metric{}
+	for _, m := range metrics() {
+		out[m.Name] = m
+	}
+	return out
+}
+
+func metrics() []*Metric {
+	return []*Metric{
+		{
+			Name: "active_users",
+			Description: "Distinct active users per bucket. With interval=day and no group_by: daily, weekly (trailing " +
+				"7 days) and monthly (trailing 28 days) active users and stickiness (DAU/MAU).",
+			Interval: intervalRequired, Filters: CommonFilters, GroupBy: []string{"plugin", "instance"},
+			Columns: []Column{colTime, dimension("plugin|instance (with group_by)"), number("active_users", "users", "distinct users in the bucket"),
+				number("wau", "users", "interval=day: distinct users over the trailing 7 days"),
+				number("mau", "users", "interval=day: distinct users over the trailing 28 days"),
+				number("stickiness", "ratio", "interval=day: active_users / mau")},
+			UsersColumn: "active_users", Role: RoleViewer, build: activeUsers,
+		},
+		{
+			Name:        "new_vs_returning",
+			Description: "Per bucket, active users seen for the first time in that bucket and those seen before.",
+			Interval:    intervalRequired, Filters: CommonFilters,
+			Columns: []Column{colTime, number("new_users", "users", ""), number("returning_users", "users", "")},
+			Role:    RoleViewer, build: newVsReturning,
+		},
+		{
+			Name: "plugin_adoption",
+			Description: "Per plugin over the range: distinct users, events, share of all active users, and the " +
+				"change in users against the previous period of the same length.",
+			Filters: CommonFilters,
+			Columns: []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", "users / all active users"),
+				number("previous_users", "users", "users in the previous period"), number("trend", "ratio", "(users - previous_users) / previous_users")},
+			UsersColumn: "users", Role: RoleViewer, build: pluginAdoption,
+		},
+		{
+			Name:        "feature_adoption",
+			Description: "Per plugin and action (and, for clicks, the clicked item): distinct users and events.",
+			Filters:     CommonFilters,
+			Columns:     []Column{dimension("plugin"), dimension("action"), dimension("subject"), colUsers, colEvents},
+			UsersColumn: "users", Role: RoleViewer, build: featureAdoption,
+		},
+		{
+			Name:        "top_entities",
+			Description: "Catalog entities by page views (navigate events), with distinct users and all events concerning them.",
+			Filters:     CommonFilters,
+			Columns:     []Column{dimension("entity_ref"), dimension("entity_kind"), number("views", "views", ""), colUsers, colEvents},
+			UsersColumn: "users", Role: RoleViewer, build: topEntities,
+		},
+		{
+			Name: "templates",
+			Description: "Per scaffolder template: runs from the frontend's create events (users, minutes saved from " +
+				"their value) and from the backend's scaffolder.task.count (runs, succeeded, failed, success rate).",
+			Filters: []string{FilterInstance},
+			Columns: []Column{dimension("template"), number("runs", "runs", "create events"), colUsers,
+				number("minutes_saved", "minutes", "sum of the create events' value"), number("backend_runs", "runs", "scaffolder.task.count increase"),
+				number("succeeded", "runs", "result=ok"), number("failed", "runs", "result=failed"), number("success_rate", "ratio", "succeeded / backend_runs")},
+			UsersColumn: "users", Role: RoleViewer, build: templates,
+		},
+		{
+			Name: "search",
+			Description: "Search terms with searches, users, zero-result rate, click-through (discover events after the " +
+				"search in the same session) and mean clicked rank; with an interval, the same per bucket over all terms.",
+			Interval: intervalOptional, Filters: CommonFilters,
+			Columns: []Column{colTime, dimension("term"), number("searches", "searches", ""), colUsers,
+				number("zero_result_rate", "ratio", "searches with no result / searches"),
+				number("click_through_rate", "ratio", "discover clicks / searches"), number("mean_rank", "rank", "mean rank of clicked results")},
+			UsersColumn: "users", Role: RoleViewer, build: search,
+		},
+		{
+			Name: "techdocs",
+			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
+				"interval, views, users and not-found per bucket.",
+			Interval: intervalOptional, Filters: []string{FilterEntityKind, FilterInstance},
+			Columns:     []Column{colTime, dimension("doc"), number("views", "views", ""), colUsers, number("not_found", "pages", "")},
+			UsersColumn: "users", Role: RoleViewer, build: techdocs,
+		},
+		{
+			Name: "platform_health",
+			Description: "The backend per plugin (from its HTTP server spans): requests, rate, error rate (5xx), " +
+				"p50 and p95 latency; with an interval, per bucket.",
+			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance},
+			Columns: []Column{colTime, dimension("plugin"), number("requests", "requests", ""), number("rate", "req/s", ""),
+				number("error_rate", "ratio", "5xx / requests"), number("p50_ms", "ms", ""), number("p95_ms", "ms", "")},
+			Role: RoleViewer, build: platformHealth,
+		},
+		{
+			Name:        "live",
+			Description: "Users active in the last 5 minutes (from and to are ignored).",
+			NoTimeRange: true, Filters: CommonFilters, GroupBy: []string{"plugin"},
+			Columns:     []Column{dimension("plugin (with group_by)"), number("active_users", "users", ""), colEvents},
+			UsersColumn: "active_users", Role: RoleViewer, build: live,
+		},
+		{
+			Name:        "events",
+			Description: "Raw events, newest first, for drill-down (paginated with limit and offset).",
+			Filters:     CommonFilters,
+			Columns: []Column{colTime, dimension("event_name"), dimension("action"), dimension("subject"), number("value", "", ""),
+				dimension("plugin"), dimension("extension"), dimension("entity_ref"), dimension("user"), dimension("session"), dimension("instance")},
+			Role: RoleAnalyst, build: rawEvents,
+		},
+	}
+}
+
+func activeUsers(q *query, b *sqlb) []Column {
+	if q.Interval == "day" && q.groupBy() == "" {
+		// distinct (user, local day) pairs over the range plus the 27 days before it, joined to each day.
+		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + b.arg(q.Timezone) + ", hour)) AS d FROM " +
+			b.activity(q, (mauDays-1)*24*time.Hour, false) + "), days AS (SELECT timezone(" + b.arg(q.Timezone) + ", t) AS d FROM " + b.buckets(q) + ") " +
+			"SELECT timezone(" + b.arg(q.Timezone) + ", days.d) AS time, " +
+			"count(DISTINCT ud.user_key) FILTER (WHERE ud.d = days.d) AS active_users, " +
+			"count(DISTINCT ud.user_key) FILTER (WHERE ud.d > days.d - INTERVAL " + strconv.Itoa(wauDays) + " DAY) AS wau, " +
+			"count(DISTINCT ud.user_key) AS mau, " +
+			"coalesce(count(DISTINCT ud.user_key) FILTER (WHERE ud.d = days.d) / nullif(count(DISTINCT ud.user_key), 0), 0) AS stickiness " +
+			"FROM days LEFT JOIN ud ON ud.d > days.d - INTERVAL " + strconv.Itoa(mauDays) + " DAY AND ud.d <= days.d GROUP BY days.d ORDER BY days.d")
+		return []Column{colTime, number("active_users", "users", ""), number("wau", "users", ""), number("mau", "users", ""), number("stickiness", "ratio", "")}
+	}
+	dim := q.groupBy()
+	if dim == "" {
+		b.WriteString("SELECT buckets.t AS time, count(DISTINCT a.user_key) AS active_users FROM " + b.buckets(q) +
+			" LEFT JOIN (SELECT " + b.bucket(q, "hour") + " AS t, user_key FROM " + b.activity(q, 0, false) + ") a ON a.t = buckets.t GROUP BY 1 ORDER BY 1")
+		return []Column{colTime, number("active_users", "users", "")}
+	}
+	column := map[string]string{"plugin": "plugin_id", "instance": "instance"}[dim]
+	b.WriteString("SELECT " + b.bucket(q, "hour") + " AS time, " + column + " AS " + dim + ", count(DISTINCT user_key) AS active_users FROM " +
+		b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2 ORDER BY 1, 3 DESC")
+	return []Column{colTime, dimension(dim), number("active_users", "users", "")}
+}
+
+func newVsReturning(q *query, b *sqlb) []Column {
+	b.WriteString("WITH act AS (SELECT DISTINCT user_key, " + b.bucket(q, "hour") + " AS t FROM " + b.activity(q, 0, false) + "), " +
+		"first AS (SELECT user_key, min(first_seen) AS first_seen FROM users WHERE true" + b.in("instance", q.filter(FilterInstance)) + " GROUP BY 1) " +
+		"SELECT buckets.t AS time, count(act.user_key) FILTER (WHERE first.first_seen >= act.t) AS new_users, " +
+		"count(act.user_key) FILTER (WHERE first.first_seen < act.t) AS returning_users " +
+		"FROM " + b.buckets(q) + " LEFT JOIN act ON act.t = buckets.t LEFT JOIN first ON first.user_key = act.user_key GROUP BY 1 ORDER BY 1")
+	return []Column{colTime, number("new_users", "users", ""), number("returning_users", "users", "")}
+}
+
+func pluginAdoption(q *query, b *sqlb) []Column {
+	span := q.To.Sub(q.From)
+	prev := &query{Request: q.Request}
+	prev.From, prev.To = q.From.Add(-span), q.From
+	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_key) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
+		" WHERE plugin_id IS NOT NULL GROUP BY 1), " +
+		"prev AS (SELECT plugin_id, count(DISTINCT user_key) AS users FROM " + b.activity(prev, 0, true) + " GROUP BY 1), " +
+		"total AS (SELECT count(DISTINCT user_key) AS n FROM " + b.activity(q, 0, false) + ") " +
+		"SELECT cur.plugin_id AS plugin, cur.users, cur.events, cur.users / nullif(total.n, 0) AS share, prev.users AS previous_users, " +
+		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) " +
+		"ORDER BY cur.users DESC, plugin LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", ""), number("previous_users", "users", ""), number("trend", "ratio", "")}
+}
+
+func featureAdoption(q *query, b *sqlb) []Column {
+	b.WriteString("SELECT e.plugin_id AS plugin, e.action, CASE WHEN e.action = 'click' THEN e.subject END AS subject, " +
+		"count(DISTINCT e.user_key) AS users, count(*) AS events FROM events e WHERE e.event_name LIKE 'backstage.%' AND " + b.eventFilters(q, 0) +
+		" GROUP BY ALL ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("plugin"), dimension("action"), dimension("subject"), colUsers, colEvents}
+}
+
+func topEntities(q *query, b *sqlb) []Column {
+	b.WriteString("SELECT e.entity_ref, e.entity_kind, count(*) FILTER (WHERE e.action = 'navigate') AS views, " +
+		"count(DISTINCT e.user_key) AS users, count(*) AS events FROM events e WHERE e.entity_ref IS NOT NULL AND " + b.eventFilters(q, 0) +
+		" GROUP BY ALL ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("entity_ref"), dimension("entity_kind"), number("views", "views", ""), colUsers, colEvents}
+}
+
+// templates joins the frontend's create events with the increase of the backend's cumulative counter
+// scaffolder.task.count per series (a series that began before the range counts from its first point in it).
+func templates(q *query, b *sqlb) []Column {
+	instances := q.filter(FilterInstance)
+	b.WriteString("WITH fe AS (SELECT e.entity_ref AS template, count(*) AS runs, count(DISTINCT e.user_key) AS users, sum(e.value) AS minutes_saved " +
+		"FROM events e WHERE e.action = 'create' AND e.entity_kind = 'template' AND " + b.timeRange("e.ts", q, 0) +
+		b.in("coalesce(e.instance, '')", instances) + " GROUP BY 1), " +
+		"series AS (SELECT lower(attributes->>'template') AS template, attributes->>'result' AS result, start_ts, service_name, instance, " +
+		"bool_or(cumulative) AS cumulative, " +
+		"max(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS last_in, min(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS first_in, " +
+		"max(value) FILTER (WHERE ts < " + b.arg(q.From) + ") AS before, sum(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS delta " +
+		"FROM backend_metrics WHERE metric = 'scaffolder.task.count' AND ts < " + b.arg(q.To) + b.in("coalesce(instance, '')", instances) + " GROUP BY ALL), " +
+		"be AS (SELECT template, sum(inc) AS runs, sum(inc) FILTER (WHERE result = 'ok') AS succeeded, sum(inc) FILTER (WHERE result = 'failed') AS failed " +
+		"FROM (SELECT template, result, CASE WHEN cumulative THEN coalesce(last_in - coalesce(before, CASE WHEN start_ts >= " + b.arg(q.From) +
+		" THEN 0 ELSE first_in END), 0) ELSE coalesce(delta, 0) END AS inc FROM series) GROUP BY 1) " +
+		"SELECT coalesce(fe.template, be.template) AS template, fe.runs, fe.users, fe.minutes_saved, be.runs AS backend_runs, be.succeeded, be.failed, " +
+		"be.succeeded / nullif(be.runs, 0) AS success_rate FROM fe FULL JOIN be ON fe.template = be.template " +
+		"ORDER BY coalesce(fe.runs, 0) + coalesce(be.runs, 0) DESC, template LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("template"), number("runs", "runs", ""), colUsers, number("minutes_saved", "minutes", ""),
+		number("backend_runs", "runs", ""), number("succeeded", "runs", ""), number("failed", "runs", ""), number("success_rate", "ratio", "")}
+}
+
+// search attributes each discover (a click on a result) to the latest search before it in the same session
+// (or, without a session id, of the same user).
+func search(q *query, b *sqlb) []Column {
+	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.subject, e.value, e.user_key, " +
+		"last_value(CASE WHEN e.action = 'search' THEN e.subject END IGNORE NULLS) OVER " +
+		"(PARTITION BY coalesce(e.session_id, e.user_key) ORDER BY e.ts, e.action DESC ROWS UNBOUNDED PRECEDING) AS term " +
+		"FROM events e WHERE e.action IN ('search', 'discover') AND " + b.eventFilters(q, 0) + ") ")
+	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_key) FILTER (WHERE action = 'search') AS users, " +
+		"count(*) FILTER (WHERE action = 'search' AND value = 0) / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS zero_result_rate, " +
+		"count(*) FILTER (WHERE action = 'discover') / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS click_through_rate, " +
+		"avg(value) FILTER (WHERE action = 'discover') AS mean_rank"
+	measures := []Column{number("searches", "searches", ""), colUsers, number("zero_result_rate", "ratio", ""),
+		number("click_through_rate", "ratio", ""), number("mean_rank", "rank", "")}
+	if q.Interval != "" {
+		b.WriteString("SELECT " + b.bucket(q, "ts") + " AS time, " + aggregates + " FROM s WHERE term IS NOT NULL GROUP BY 1 ORDER BY 1")
+		return append([]Column{colTime}, measures...)
+	}
+	b.WriteString("SELECT term, " + aggregates + " FROM s WHERE term IS NOT NULL GROUP BY 1 HAVING searches > 0 ORDER BY searches DESC, term LIMIT " + b.arg(q.Limit))
+	return append([]Column{dimension("term")}, measures...)
+}
+
+func techdocs(q *query, b *sqlb) []Column {
+	b.WriteString("WITH d AS (SELECT e.ts, e.action, e.user_key, CASE WHEN e.action = 'not-found' THEN e.subject ELSE e.entity_ref END AS doc " +
+		"FROM events e WHERE e.plugin_id = 'techdocs' AND (e.action = 'not-found' OR (e.action = 'navigate' AND e.entity_ref IS NOT NULL)) AND " +
+		b.eventFilters(q, 0) + ") ")
+	aggregates := "count(*) FILTER (WHERE action = 'navigate') AS views, count(DISTINCT user_key) FILTER (WHERE action = 'navigate') AS users, " +
+		"count(*) FILTER (WHERE action = 'not-found') AS not_found"
+	measures := []Column{number("views", "views", ""), colUsers, number("not_found", "pages", "")}
+	if q.Interval != "" {
+		b.WriteString("SELECT " + b.bucket(q, "ts") + " AS time, " + aggregates + " FROM d GROUP BY 1 ORDER BY 1")
+		return append([]Column{colTime}, measures...)
+	}
+	b.WriteString("SELECT doc, " + aggregates + " FROM d GROUP BY 1 ORDER BY views DESC, not_found DESC, doc LIMIT " + b.arg(q.Limit))
+	return append([]Column{dimension("doc")}, measures...)
+}
+
+func platformHealth(q *query, b *sqlb) []Column {
+	seconds := q.To.Sub(q.From).Seconds()
+	timeColumn, group, columns := "", "1", []Column{dimension("plugin")}
+	if q.Interval != "" {
+		timeColumn, group, columns = b.bucket(q, "r.ts")+" AS time, ", "1, 2", []Column{colTime, dimension("plugin")}
+		seconds = intervalSeconds(q.Interval)
+	}
+	b.WriteString("SELECT " + timeColumn + "coalesce(r.plugin_id, '') AS plugin, count(*) AS requests, count(*) / " + b.arg(seconds) + " AS rate, " +
+		"count(*) FILTER (WHERE r.status_code >= 500) / count(*) AS error_rate, " +
+		"quantile_cont(r.duration_ms, 0.5) AS p50_ms, quantile_cont(r.duration_ms, 0.95) AS p95_ms " +
+		"FROM backend_requests r WHERE " + b.timeRange("r.ts", q, 0) + b.in("r.plugin_id", q.filter(FilterPlugin)) +
+		b.in("coalesce(r.instance, '')", q.filter(FilterInstance)) + " GROUP BY " + group + " ORDER BY " + group + ", requests DESC")
+	return append(columns, number("requests", "requests", ""), number("rate", "req/s", ""), number("error_rate", "ratio", ""),
+		number("p50_ms", "ms", ""), number("p95_ms", "ms", ""))
+}
+
+// intervalSeconds is a bucket's length for rates (months as 30 days).
+func intervalSeconds(interval string) float64 {
+	return map[string]float64{"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400}[interval]
+}
+
+// liveWindow is what "live" means.
+const liveWindow = 5 * time.Minute
+
+func live(q *query, b *sqlb) []Column {
+	recent := &query{Request: q.Request}
+	recent.To = q.now
+	recent.From = q.now.Add(-liveWindow)
+	if q.groupBy() == "plugin" {
+		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_key) AS active_users, count(*) AS events FROM events e WHERE " +
+			b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")
+		return []Column{dimension("plugin"), number("active_users", "users", ""), colEvents}
+	}
+	b.WriteString("SELECT count(DISTINCT e.user_key) AS active_users, count(*) AS events FROM events e WHERE " + b.eventFilters(recent, 0))
+	return []Column{number("active_users", "users", ""), colEvents}
+}
+
+func rawEvents(q *query, b *sqlb) []Column {
+	b.WriteString("SELECT e.ts AS time, e.event_name, e.action, e.subject, e.value, e.plugin_id, e.extension_id, e.entity_ref, e.user_key, " +
+		"e.session_id, e.instance FROM events e WHERE " + b.eventFilters(q, 0) + " ORDER BY e.ts DESC, e.event_id LIMIT " + b.arg(q.Limit) +
+		" OFFSET " + b.arg(q.Offset))
+	return []Column{colTime, dimension("event_name"), dimension("action"), dimension("subject"), number("value", "", ""),
+		dimension("plugin"), dimension("extension"), dimension("entity_ref"), dimension("user"), dimension("session"), dimension("instance")}
+}

@@ -1,0 +1,593 @@
+package queryapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/normalize"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/simulator"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
+)
+
+// The metrics are checked against an independent computation: the simulator's events are aggregated here in
+// plain Go, and the API's numbers must match exactly.
+
+const (
+	viewerToken  = "viewer-token"
+	analystToken = "analyst-token"
+	adminToken   = "admin-token"
+	testK        = 3
+)
+
+var (
+	berlin, _ = time.LoadLocation("Europe/Berlin")
+	// The simulated period: five weeks ending on a Wednesday, in Berlin's calendar.
+	simStart = time.Date(2026, 10, 19, 0, 0, 0, 0, berlin)
+	simDays  = 35
+	// The query range: the last three weeks (so that the trailing windows reach back into data).
+	queryFrom = simStart.AddDate(0, 0, 14)
+	queryTo   = simStart.AddDate(0, 0, simDays)
+)
+
+type fixture struct {
+	server *httptest.Server
+	store  *analyticsdb.Store
+	events []wireformat.Occurrence
+	spans  []span
+}
+
+type span struct {
+	plugin   string
+	ts       time.Time
+	duration float64
+	status   int
+}
+
+var (
+	shared    *fixture
+	sharedDir string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.close()
+	}
+	_ = os.RemoveAll(sharedDir)
+	os.Exit(code)
+}
+
+// setup returns the fixture the read-only tests share (building it takes a few seconds).
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	if shared == nil {
+		dir, err := os.MkdirTemp("", "queryapi-")
+		require.NoError(t, err)
+		sharedDir = dir
+		shared = newFixture(t, dir)
+	}
+	return shared
+}
+
+func (f *fixture) close() {
+	f.server.Close()
+	_ = f.store.Close(context.Background())
+}
+
+// newFixture stores five weeks of a simulated 80-person organisation and serves the API over it.
+func newFixture(t *testing.T, dir string) *fixture {
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(dir, "q.duckdb"), MemoryLimit: "512MB"})
+	require.NoError(t, err)
+	cfg := simulator.DefaultConfig()
+	cfg.Users, cfg.Teams, cfg.Start, cfg.Days, cfg.Location = 80, 6, simStart, simDays, berlin
+	world, err := simulator.NewWorld(cfg)
+	require.NoError(t, err)
+	f := &fixture{store: store}
+	for d := range simDays {
+		day := world.Day(d)
+		f.events = append(f.events, day...)
+		// As the pipeline stores them: normalised to the contract by the receiver.
+		ld := wireformat.OTLP(day)
+		normalize.OTLP(ld, &normalize.Options{MaxEventAge: 72 * time.Hour}, &normalize.Request{Received: simStart.AddDate(0, 0, d+2), Instance: "portal-eu"})
+		_, err := store.WriteLogs(context.Background(), ld, queryTo)
+		require.NoError(t, err)
+	}
+	f.spans = writeSpans(t, store)
+
+	server := NewServer(store, []Token{
+		{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}},
+		{Secret: analystToken, Principal: Principal{Name: "ana", Role: RoleAnalyst}},
+		{Secret: adminToken, Principal: Principal{Name: "root", Role: RoleAdmin}},
+	}, testK, zap.NewNop())
+	server.now = func() time.Time { return f.events[len(f.events)-1].Time.Add(time.Minute) }
+	f.server = httptest.NewServer(server.Handler())
+	return f
+}
+
+// writeSpans stores deterministic backend requests: plugin, latency and status vary.
+func writeSpans(t *testing.T, store *analyticsdb.Store) []span {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	var out []span
+	plugins := []string{"catalog", "scaffolder", "search", "techdocs"}
+	for i := range 2000 {
+		s := span{plugin: plugins[i%len(plugins)], ts: queryFrom.Add(time.Duration(i) * 15 * time.Minute),
+			duration: float64(5 + (i*37)%400), status: 200}
+		if i%23 == 0 {
+			s.status = 503
+		}
+		if s.ts.After(queryTo) {
+			break
+		}
+		out = append(out, s)
+		sp := spans.AppendEmpty()
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.SetTraceID([16]byte{byte(i), byte(i >> 8), 1})
+		sp.SetSpanID([8]byte{byte(i), byte(i >> 8), 2})
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(s.ts))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(s.ts.Add(time.Duration(s.duration * float64(time.Millisecond)))))
+		sp.Attributes().PutStr("http.request.method", "GET")
+		sp.Attributes().PutStr("http.route", "/api/"+s.plugin+"/things/:id")
+		sp.Attributes().PutInt("http.response.status_code", int64(s.status))
+	}
+	_, err := store.WriteTraces(context.Background(), td)
+	require.NoError(t, err)
+	return out
+}
+
+type answer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (a answer) result(t *testing.T) Result {
+	t.Helper()
+	require.Equal(t, http.StatusOK, a.status, string(a.body))
+	var r Result
+	require.NoError(t, json.Unmarshal(a.body, &r))
+	return r
+}
+
+func (a answer) apiError(t *testing.T) errorBody {
+	t.Helper()
+	var e apiError
+	require.NoError(t, json.Unmarshal(a.body, &e), string(a.body))
+	return e.Error
+}
+
+func (f *fixture) do(t *testing.T, method, path, token string, body any, headers ...string) answer {
+	t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		require.NoError(t, err)
+	}
+	req, err := http.NewRequest(method, f.server.URL+path, bytes.NewReader(raw))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(resp.Body)
+	require.NoError(t, err)
+	return answer{status: resp.StatusCode, body: buf.Bytes(), header: resp.Header}
+}
+
+func (f *fixture) query(t *testing.T, req Request) Result {
+	t.Helper()
+	return f.do(t, http.MethodPost, "/api/v1/query", viewerToken, req).result(t)
+}
+
+func baseRequest(metric string) Request {
+	return Request{Metric: metric, From: queryFrom, To: queryTo, Timezone: "Europe/Berlin"}
+}
+
+// column returns a column of a result by name.
+func column(t *testing.T, r Result, name string) []any {
+	t.Helper()
+	i := slices.IndexFunc(r.Columns, func(c Column) bool { return c.Name == name })
+	require.GreaterOrEqual(t, i, 0, "no column %s in %v", name, r.Columns)
+	out := make([]any, len(r.Rows))
+	for j, row := range r.Rows {
+		out[j] = row[i]
+	}
+	return out
+}
+
+func localDay(t time.Time) time.Time {
+	y, m, d := t.In(berlin).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, berlin)
+}
+
+func inRange(t time.Time) bool { return !t.Before(queryFrom) && t.Before(queryTo) }
+
+func TestActiveUsersDAUWAUMAU(t *testing.T) {
+	f := setup(t)
+	usersOn := map[time.Time]map[string]bool{}
+	for _, e := range f.events {
+		d := localDay(e.Time)
+		if usersOn[d] == nil {
+			usersOn[d] = map[string]bool{}
+		}
+		usersOn[d][e.User] = true
+	}
+	window := func(day time.Time, days int) int {
+		users := map[string]bool{}
+		for i := range days {
+			for u := range usersOn[day.AddDate(0, 0, -i)] {
+				users[u] = true
+			}
+		}
+		return len(users)
+	}
+	req := baseRequest("active_users")
+	req.Interval = "day"
+	res := f.query(t, req)
+	require.Len(t, res.Rows, simDays-14, "one row per day, empty days included")
+	times, dau, wau, mau := column(t, res, "time"), column(t, res, "active_users"), column(t, res, "wau"), column(t, res, "mau")
+	for i := range res.Rows {
+		day := queryFrom.AddDate(0, 0, i)
+		ts, err := time.Parse(time.RFC3339Nano, times[i].(string))
+		require.NoError(t, err)
+		assert.True(t, ts.Equal(day), "bucket %d starts at Berlin midnight: %s", i, ts)
+		assert.Equal(t, float64(len(usersOn[day])), dau[i], "DAU %s", day)
+		assert.Equal(t, float64(window(day, wauDays)), wau[i], "WAU %s", day)
+		assert.Equal(t, float64(window(day, mauDays)), mau[i], "MAU %s", day)
+	}
+	assert.Zero(t, res.Meta.SuppressedRows, "totals over time are not breakdowns")
+}
+
+func TestActiveUsersWeeklyByPlugin(t *testing.T) {
+	f := setup(t)
+	type key struct {
+		week   time.Time
+		plugin string
+	}
+	want := map[key]map[string]bool{}
+	for _, e := range f.events {
+		if !inRange(e.Time) {
+			continue
+		}
+		d := localDay(e.Time)
+		week := d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
+		k := key{week, e.Context["pluginId"].(string)}
+		if want[k] == nil {
+			want[k] = map[string]bool{}
+		}
+		want[k][e.User] = true
+	}
+	req := baseRequest("active_users")
+	req.Interval, req.GroupBy = "week", []string{"plugin"}
+	res := f.query(t, req)
+	suppressed := 0
+	for _, users := range want {
+		if len(users) < testK {
+			suppressed++
+		}
+	}
+	assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+	assert.Len(t, res.Rows, len(want)-suppressed)
+	for _, row := range res.Rows {
+		ts, _ := time.Parse(time.RFC3339Nano, row[0].(string))
+		k := key{ts.In(berlin), row[1].(string)}
+		assert.Equal(t, float64(len(want[k])), row[2], "%v", k)
+	}
+}
+
+func TestNewVsReturning(t *testing.T) {
+	f := setup(t)
+	firstSeen := map[string]time.Time{}
+	for _, e := range f.events {
+		if fs, ok := firstSeen[e.User]; !ok || e.Time.Before(fs) {
+			firstSeen[e.User] = e.Time
+		}
+	}
+	newUsers, returning := map[time.Time]map[string]bool{}, map[time.Time]map[string]bool{}
+	for _, e := range f.events {
+		if !inRange(e.Time) {
+			continue
+		}
+		d := localDay(e.Time)
+		target := returning
+		if !localDay(firstSeen[e.User]).Before(d) {
+			target = newUsers
+		}
+		if target[d] == nil {
+			target[d] = map[string]bool{}
+		}
+		target[d][e.User] = true
+	}
+	req := baseRequest("new_vs_returning")
+	req.Interval = "day"
+	res := f.query(t, req)
+	require.Len(t, res.Rows, simDays-14)
+	totalNew := 0.0
+	for i, row := range res.Rows {
+		day := queryFrom.AddDate(0, 0, i)
+		assert.Equal(t, float64(len(newUsers[day])), row[1], "new on %s", day)
+		assert.Equal(t, float64(len(returning[day])), row[2], "returning on %s", day)
+		totalNew += row[1].(float64)
+	}
+	assert.Positive(t, totalNew, "the simulation onboards users during the range")
+}
+
+func TestPluginAdoption(t *testing.T) {
+	f := setup(t)
+	span := queryTo.Sub(queryFrom)
+	cur, prev, all := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]bool{}
+	events := map[string]int{}
+	for _, e := range f.events {
+		p := e.Context["pluginId"].(string)
+		switch {
+		case inRange(e.Time):
+			if cur[p] == nil {
+				cur[p] = map[string]bool{}
+			}
+			cur[p][e.User], all[e.User] = true, true
+			events[p]++
+		case !e.Time.Before(queryFrom.Add(-span)) && e.Time.Before(queryFrom):
+			if prev[p] == nil {
+				prev[p] = map[string]bool{}
+			}
+			prev[p][e.User] = true
+		}
+	}
+	res := f.query(t, baseRequest("plugin_adoption"))
+	require.NotEmpty(t, res.Rows)
+	seen := 0
+	for _, row := range res.Rows {
+		p := row[0].(string)
+		seen++
+		assert.Equal(t, float64(len(cur[p])), row[1], p)
+		assert.Equal(t, float64(events[p]), row[2], p)
+		assert.InDelta(t, float64(len(cur[p]))/float64(len(all)), row[3], 1e-9, p)
+		if len(prev[p]) > 0 {
+			assert.Equal(t, float64(len(prev[p])), row[4], p)
+			assert.InDelta(t, float64(len(cur[p])-len(prev[p]))/float64(len(prev[p])), row[5], 1e-9, p)
+		}
+	}
+	assert.Equal(t, len(cur), seen+res.Meta.SuppressedRows)
+	assert.True(t, slices.IsSortedFunc(column(t, res, "users"), func(a, b any) int { return int(b.(float64) - a.(float64)) }))
+}
+
+func TestSearchMetric(t *testing.T) {
+	f := setup(t)
+	type stats struct {
+		searches, zero, clicks int
+		users                  map[string]bool
+		ranks                  []float64
+	}
+	terms := map[string]*stats{}
+	lastTerm := map[string]string{}
+	for _, e := range f.events { // time-ordered within each session
+		if !inRange(e.Time) {
+			continue
+		}
+		switch e.Action {
+		case semconv.ActionSearch:
+			s := terms[e.Subject]
+			if s == nil {
+				s = &stats{users: map[string]bool{}}
+				terms[e.Subject] = s
+			}
+			s.searches++
+			s.users[e.User] = true
+			if *e.Value == 0 {
+				s.zero++
+			}
+			lastTerm[e.SessionID] = e.Subject
+		case semconv.ActionDiscover:
+			if term, ok := lastTerm[e.SessionID]; ok {
+				terms[term].clicks++
+				terms[term].ranks = append(terms[term].ranks, *e.Value)
+			}
+		}
+	}
+	req := baseRequest("search")
+	req.Limit = 1000
+	res := f.query(t, req)
+	require.NotEmpty(t, res.Rows)
+	for _, row := range res.Rows {
+		s := terms[row[0].(string)]
+		require.NotNil(t, s, row[0])
+		assert.Equal(t, float64(s.searches), row[1])
+		assert.Equal(t, float64(len(s.users)), row[2])
+		assert.InDelta(t, float64(s.zero)/float64(s.searches), row[3], 1e-9, "zero-result rate of %s", row[0])
+		assert.InDelta(t, float64(s.clicks)/float64(s.searches), row[4], 1e-9, "click-through of %s", row[0])
+		if len(s.ranks) > 0 {
+			sum := 0.0
+			for _, r := range s.ranks {
+				sum += r
+			}
+			assert.InDelta(t, sum/float64(len(s.ranks)), row[5], 1e-9)
+		} else {
+			assert.Nil(t, row[5])
+		}
+	}
+	suppressed := 0
+	for _, s := range terms {
+		if len(s.users) < testK {
+			suppressed++
+		}
+	}
+	assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+
+	// Over all terms, per week.
+	req.Interval = "week"
+	weekly := f.query(t, req)
+	searches, zero := 0, 0
+	for _, s := range terms {
+		searches += s.searches
+		zero += s.zero
+	}
+	total, zeroRate := 0.0, 0.0
+	for _, row := range weekly.Rows {
+		total += row[1].(float64)
+		zeroRate += row[1].(float64) * row[3].(float64)
+	}
+	assert.Equal(t, float64(searches), total)
+	assert.InDelta(t, float64(zero), zeroRate, 1e-6)
+}
+
+func TestTemplatesMetric(t *testing.T) {
+	f := setup(t)
+	runs, minutes := map[string]int{}, map[string]float64{}
+	for _, e := range f.events {
+		if inRange(e.Time) && e.Action == semconv.ActionCreate {
+			ref := e.Context["entityRef"].(string)
+			runs[ref]++
+			minutes[ref] += *e.Value
+		}
+	}
+	req := baseRequest("templates")
+	req.Limit = 1000
+	res := f.query(t, req)
+	got := map[string]bool{}
+	for _, row := range res.Rows {
+		ref := row[0].(string)
+		got[ref] = true
+		assert.Equal(t, float64(runs[ref]), row[1], ref)
+		assert.Equal(t, minutes[ref], row[3], ref)
+	}
+	assert.Equal(t, len(runs), len(got)+res.Meta.SuppressedRows)
+}
+
+func TestTopEntitiesAndTechDocs(t *testing.T) {
+	f := setup(t)
+	views, docViews, notFound := map[string]int{}, map[string]int{}, map[string]int{}
+	for _, e := range f.events {
+		if !inRange(e.Time) {
+			continue
+		}
+		if e.Action == semconv.ActionNavigate && e.Attributes["kind"] != nil {
+			ref := fmt.Sprintf("%s:%s/%s", e.Attributes["kind"], e.Attributes["namespace"], e.Attributes["name"])
+			views[ref]++
+			if e.Context["pluginId"] == "techdocs" {
+				docViews[ref]++
+			}
+		}
+		if e.Action == semconv.ActionNotFound {
+			notFound[e.Subject]++
+		}
+	}
+	req := baseRequest("top_entities")
+	req.Limit = 5
+	res := f.query(t, req)
+	type kv struct {
+		ref string
+		n   int
+	}
+	var ranked []kv
+	for ref, n := range views {
+		ranked = append(ranked, kv{ref, n})
+	}
+	sort.Slice(ranked, func(i, j int) bool { return ranked[i].n > ranked[j].n })
+	require.NotEmpty(t, res.Rows)
+	assert.Equal(t, float64(ranked[0].n), res.Rows[0][2], "the most viewed entity")
+	for _, row := range res.Rows {
+		assert.Equal(t, float64(views[row[0].(string)]), row[2], row[0])
+	}
+
+	req = baseRequest("techdocs")
+	req.Limit = 1000
+	docs := f.query(t, req)
+	for _, row := range docs.Rows {
+		if row[3].(float64) > 0 {
+			assert.Equal(t, float64(notFound[row[0].(string)]), row[3])
+		} else {
+			assert.Equal(t, float64(docViews[row[0].(string)]), row[1], row[0])
+		}
+	}
+}
+
+func TestPlatformHealthP95(t *testing.T) {
+	f := setup(t)
+	durations := map[string][]float64{}
+	errors := map[string]int{}
+	for _, s := range f.spans {
+		durations[s.plugin] = append(durations[s.plugin], s.duration)
+		if s.status >= 500 {
+			errors[s.plugin]++
+		}
+	}
+	res := f.query(t, baseRequest("platform_health"))
+	require.Len(t, res.Rows, len(durations))
+	for _, row := range res.Rows {
+		p := row[0].(string)
+		d := durations[p]
+		assert.Equal(t, float64(len(d)), row[1], p)
+		assert.InDelta(t, float64(len(d))/queryTo.Sub(queryFrom).Seconds(), row[2], 1e-9)
+		assert.InDelta(t, float64(errors[p])/float64(len(d)), row[3], 1e-9)
+		assert.InDelta(t, quantile(d, 0.5), row[4], 0.01, "p50 of %s", p)
+		assert.InDelta(t, quantile(d, 0.95), row[5], 0.01, "p95 of %s", p)
+	}
+}
+
+// quantile interpolates linearly between order statistics, as DuckDB's quantile_cont does.
+func quantile(values []float64, q float64) float64 {
+	s := slices.Clone(values)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	lo := math.Floor(pos)
+	return s[int(lo)] + (pos-lo)*(s[int(math.Ceil(pos))]-s[int(lo)])
+}
+
+func TestLiveAndEvents(t *testing.T) {
+	f := setup(t)
+	last := f.events[len(f.events)-1].Time
+	users, events := map[string]bool{}, 0
+	for _, e := range f.events {
+		if e.Time.After(last.Add(time.Minute).Add(-liveWindow)) {
+			users[e.User] = true
+			events++
+		}
+	}
+	res := f.query(t, Request{Metric: "live"})
+	require.Len(t, res.Rows, 1)
+	assert.Equal(t, float64(len(users)), res.Rows[0][0])
+	assert.Equal(t, float64(events), res.Rows[0][1])
+
+	req := baseRequest("events")
+	req.Limit = 10
+	first := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
+	require.Len(t, first.Rows, 10)
+	req.Offset = 10
+	second := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
+	require.Len(t, second.Rows, 10)
+	assert.NotEqual(t, first.Rows[9], second.Rows[0], "pages follow each other")
+	assert.GreaterOrEqual(t, first.Rows[9][0].(string), second.Rows[0][0].(string), "newest first")
+}

@@ -1,0 +1,246 @@
+package queryapi
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+)
+
+// Role is what a token may do; each role may do everything the roles before it may.
+type Role int
+
+const (
+	RoleViewer  Role = iota + 1 // aggregated metrics
+	RoleAnalyst                 // + raw events
+	RoleAdmin                   // + erasure
+)
+
+var roleNames = map[Role]string{RoleViewer: "viewer", RoleAnalyst: "analyst", RoleAdmin: "admin"}
+
+func (r Role) String() string { return roleNames[r] }
+
+// ParseRole reads a role name.
+func ParseRole(name string) (Role, error) {
+	for r, n := range roleNames {
+		if n == name {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown role %q (admin, analyst or viewer)", name)
+}
+
+// Principal is who a token belongs to.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+// Token grants a principal access.
+type Token struct {
+	Secret string
+	Principal
+}
+
+// Media types of the answers.
+const (
+	mediaJSON = "application/json"
+	mediaCSV  = "text/csv"
+	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+// Server answers the query API.
+type Server struct {
+	store   *analyticsdb.Store
+	catalog map[string]*Metric
+	tokens  map[[sha256.Size]byte]Principal
+	k       int
+	logger  *zap.Logger
+	now     func() time.Time
+}
+
+// NewServer creates the API over a store. k is the k-anonymity floor of breakdown rows.
+func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logger) *Server {
+	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, logger: logger, now: time.Now}
+	for _, t := range tokens {
+		s.tokens[sha256.Sum256([]byte(t.Secret))] = t.Principal
+	}
+	return s
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/metrics", s.authorized(RoleViewer, s.listMetrics))
+	mux.HandleFunc("POST /api/v1/query", s.authorized(RoleViewer, s.query))
+	mux.HandleFunc("POST /api/v1/export", s.authorized(RoleViewer, s.query))
+	mux.HandleFunc("DELETE /api/v1/users/{pseudonym...}", s.authorized(RoleAdmin, s.erase)) // plain refs hold slashes
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, OpenAPI(s.catalog)) })
+	return mux
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    int    `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, code int, field, message string) {
+	writeJSON(w, code, apiError{Error: errorBody{Code: code, Field: field, Message: message}})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"encode the answer"}}`)
+	}
+	w.Header().Set("Content-Type", mediaJSON)
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+type principalHandler func(w http.ResponseWriter, r *http.Request, p Principal)
+
+// authorized checks the bearer token and the role.
+func (s *Server) authorized(least Role, next principalHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		p, known := s.tokens[sha256.Sum256([]byte(strings.TrimSpace(token)))]
+		if !ok || !known {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="insights"`)
+			writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token")
+			return
+		}
+		if p.Role < least {
+			writeError(w, http.StatusForbidden, "", fmt.Sprintf("%s's role %s may not do this (needs %s)", p.Name, p.Role, least))
+			return
+		}
+		next(w, r, p)
+	}
+}
+
+func (s *Server) listMetrics(w http.ResponseWriter, _ *http.Request, _ Principal) {
+	writeJSON(w, http.StatusOK, Listing(s.catalog, s.k))
+}
+
+func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
+	action := "query"
+	format := negotiate(r)
+	if strings.HasSuffix(r.URL.Path, "/export") {
+		action = "export"
+		switch r.URL.Query().Get("format") {
+		case "csv":
+			format = mediaCSV
+		case "xlsx", "":
+			format = mediaXLSX
+		default:
+			writeError(w, http.StatusBadRequest, "format", "unknown export format (csv or xlsx)")
+			return
+		}
+	}
+	entry := analyticsdb.AuditEntry{Principal: p.Name, Role: p.Role.String(), Action: action}
+	defer func() { s.audit(r, &entry) }()
+
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media != mediaJSON {
+		entry.Status = http.StatusUnsupportedMediaType
+		writeError(w, entry.Status, "", "send the query as application/json")
+		return
+	}
+	var req Request
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		entry.Status = http.StatusBadRequest
+		writeError(w, entry.Status, "", "invalid query JSON: "+err.Error())
+		return
+	}
+	entry.Target, entry.Params = req.Metric, req
+	q, err := validate(req, s.catalog, s.now())
+	if err != nil {
+		var re *RequestError
+		errors.As(err, &re)
+		entry.Status = http.StatusBadRequest
+		writeError(w, entry.Status, re.Field, re.Message)
+		return
+	}
+	if p.Role < q.metric.Role {
+		entry.Status = http.StatusForbidden
+		writeError(w, entry.Status, "metric", fmt.Sprintf("%s needs the role %s", q.Metric, q.metric.Role))
+		return
+	}
+	res, err := run(r.Context(), s.store.DB(), q, s.k)
+	if err != nil {
+		s.logger.Error("Query failed", zap.String("metric", q.Metric), zap.Error(err))
+		entry.Status = http.StatusInternalServerError
+		writeError(w, entry.Status, "", "the query failed; the collector's log has the details")
+		return
+	}
+	entry.Status, entry.Rows, entry.Suppressed = http.StatusOK, int64(len(res.Rows)), int64(res.Meta.SuppressedRows)
+	s.write(w, format, res)
+}
+
+// negotiate picks the answer's format from the Accept header (JSON unless CSV or XLSX is asked for).
+func negotiate(r *http.Request) string {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		media, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		if media == mediaCSV || media == mediaXLSX {
+			return media
+		}
+	}
+	return mediaJSON
+}
+
+func (s *Server) write(w http.ResponseWriter, format string, res *Result) {
+	switch format {
+	case mediaCSV, mediaXLSX:
+		ext := map[string]string{mediaCSV: "csv", mediaXLSX: "xlsx"}[format]
+		w.Header().Set("Content-Type", format)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, res.Meta.Metric, ext))
+		w.WriteHeader(http.StatusOK)
+		write := res.writeCSV
+		if format == mediaXLSX {
+			write = res.writeXLSX
+		}
+		if err := write(w); err != nil {
+			s.logger.Warn("Writing the export failed", zap.String("metric", res.Meta.Metric), zap.Error(err))
+		}
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// erase removes every row of a user (GDPR), by pseudonym.
+func (s *Server) erase(w http.ResponseWriter, r *http.Request, p Principal) {
+	pseudonym := r.PathValue("pseudonym")
+	entry := analyticsdb.AuditEntry{Principal: p.Name, Role: p.Role.String(), Action: "erase", Target: pseudonym}
+	defer func() { s.audit(r, &entry) }()
+	deleted, err := s.store.EraseUser(r.Context(), pseudonym)
+	if err != nil {
+		s.logger.Error("Erasure failed", zap.Error(err))
+		entry.Status = http.StatusInternalServerError
+		writeError(w, entry.Status, "", "the erasure failed; the collector's log has the details")
+		return
+	}
+	entry.Status, entry.Rows, entry.Params = http.StatusOK, deleted.Total(), deleted
+	writeJSON(w, http.StatusOK, map[string]any{"user": pseudonym, "deleted": deleted, "total": deleted.Total()})
+}
+
+// audit records a request; a failure to record is logged, not hidden.
+func (s *Server) audit(r *http.Request, e *analyticsdb.AuditEntry) {
+	if err := s.store.Audit(r.Context(), *e); err != nil {
+		s.logger.Error("Writing the audit log failed", zap.String("principal", e.Principal), zap.String("action", e.Action), zap.Error(err))
+	}
+}
