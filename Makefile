@@ -5,10 +5,11 @@ GO ?= go
 # and mixed settings would compile everything twice.
 export CGO_ENABLED := 1
 BUILDFLAGS := -trimpath
+LDFLAGS := -s -w
 BIN := bin/otelcol-insights
 CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
-GOFMT_DIRS := internal receiver bench test cmd/backstage-sim
+GOFMT_DIRS := internal receiver exporter extension bench test cmd/backstage-sim
 
 .PHONY: run build test deps lint generate bench bench-go fuzz sim clean
 
@@ -18,7 +19,7 @@ run: build
 
 ## build: compile bin/otelcol-insights
 build:
-	$(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/otelcol-insights
+	$(GO) build $(BUILDFLAGS) -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/otelcol-insights
 
 ## test: lint, then every test with the race detector (generated-code drift, fuzz seed corpora and the
 ## end-to-end test of the built binary included)

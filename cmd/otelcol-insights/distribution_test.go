@@ -25,8 +25,8 @@ func TestDistributionHasOurAndTheStandardComponents(t *testing.T) {
 	}
 	has("receiver", factories.ReceiverModules, "backstage", "otlp")
 	has("processor", factories.ProcessorModules, "batch", "memory_limiter", "redaction")
-	has("exporter", factories.ExporterModules, "debug", "nop", "otlp_grpc", "otlp_http")
-	has("extension", factories.ExtensionModules, "file_storage", "health_check", "pprof", "bearertokenauth")
+	has("exporter", factories.ExporterModules, "insights_store", "debug", "nop", "otlp_grpc", "otlp_http")
+	has("extension", factories.ExtensionModules, "insights_store", "file_storage", "health_check", "pprof", "bearertokenauth")
 }
 
 // TestGeneratedCodeIsUpToDate runs ocb into a temporary directory and compares its output with the committed

@@ -1,9 +1,11 @@
 // Package e2e tests the built otelcol-insights binary as a user meets it: the README's commands against the
-// default configuration, over loopback.
+// default configuration, over loopback, and a crash in the middle of ingest.
 package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,16 +26,38 @@ import (
 // repoRoot is the repository root, relative to this package.
 var repoRoot = filepath.Join("..", "..")
 
-// buildBinary compiles the collector the way `make build` does (same flags: the build cache is shared).
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary compiles the collector once, the way `make build` does (same flags: the build cache is shared).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "otelcol-insights")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/otelcol-insights")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "insights-e2e-"); buildErr != nil {
+			return
+		}
+		binary = filepath.Join(buildDir, "otelcol-insights")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binary, "./cmd/otelcol-insights")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%w: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binary
 }
 
 func freeAddress(t *testing.T) string {
@@ -61,6 +85,67 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// collector is otelcol-insights running on config/insights.yaml, as `make run` starts it, on free ports.
+type collector struct {
+	receiver, queryAPI string
+	output             *syncBuffer
+	cmd                *exec.Cmd
+	exited             chan error
+}
+
+const adminToken = "dev-admin-token-0123456789" // config/insights.yaml's development default
+
+func startCollector(t *testing.T, dataDir string, env ...string) *collector {
+	t.Helper()
+	c := &collector{receiver: freeAddress(t), queryAPI: freeAddress(t), output: &syncBuffer{}, exited: make(chan error, 1)}
+	health := freeAddress(t)
+	c.cmd = exec.Command(buildBinary(t), "--config", filepath.Join("config", "insights.yaml"))
+	c.cmd.Dir = repoRoot
+	c.cmd.Env = append(append(os.Environ(), "INSIGHTS_ENDPOINT="+c.receiver, "INSIGHTS_OTLP_ENDPOINT="+freeAddress(t),
+		"INSIGHTS_HEALTH_ENDPOINT="+health, "INSIGHTS_QUERY_ENDPOINT="+c.queryAPI, "INSIGHTS_DATA_DIR="+dataDir), env...)
+	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
+	require.NoError(t, c.cmd.Start())
+	go func() { c.exited <- c.cmd.Wait() }()
+	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + health + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", c.output.String())
+	return c
+}
+
+// stop ends the collector with SIGTERM and expects a clean exit.
+func (c *collector) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-c.exited:
+		assert.NoError(t, err, "a clean shutdown on SIGTERM:\n%s", c.output.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the collector did not stop within 30s of SIGTERM")
+	}
+}
+
+// query asks the query API with the admin token.
+func (c *collector) query(t *testing.T, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+c.queryAPI+"/api/v1/query", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", out)
+	return out
+}
+
 // readmeCurls returns the curl commands of the README (continuation lines joined).
 func readmeCurls(t *testing.T) []string {
 	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
@@ -85,8 +170,9 @@ func TestComponentsAndValidate(t *testing.T) {
 	bin := buildBinary(t)
 	out, err := exec.Command(bin, "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	assert.Contains(t, string(out), "name: backstage")
-	assert.Contains(t, string(out), "github.com/insights-collector/insights-collector")
+	for _, name := range []string{"name: backstage", "name: insights_store"} {
+		assert.Contains(t, string(out), name)
+	}
 
 	validate := exec.Command(bin, "validate", "--config", filepath.Join(repoRoot, "config", "insights.yaml"))
 	out, err = validate.CombinedOutput()
@@ -100,50 +186,28 @@ func TestComponentsAndValidate(t *testing.T) {
 }
 
 // TestReadmeQuickStart starts the binary on config/insights.yaml, as `make run` does, runs the README's curl
-// examples against it and finds the normalised events in the debug output.
+// examples against it, finds the normalised events in the debug output and reads them back from the store.
 func TestReadmeQuickStart(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatal("curl is needed to run the README's examples")
+		t.Fatal("curl is needed to run the README's examples (make deps installs it)")
 	}
-	bin := buildBinary(t)
-	receiver, otlp, health := freeAddress(t), freeAddress(t), freeAddress(t)
-	var output syncBuffer
-	collector := exec.Command(bin, "--config", filepath.Join("config", "insights.yaml"))
-	collector.Dir = repoRoot
-	collector.Env = append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+otlp, "INSIGHTS_HEALTH_ENDPOINT="+health)
-	collector.Stdout, collector.Stderr = &output, &output
-	require.NoError(t, collector.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- collector.Wait() }()
-	t.Cleanup(func() {
-		_ = collector.Process.Kill()
-	})
-
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + health + "/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", output.String())
-
+	c := startCollector(t, t.TempDir(), "INSIGHTS_DEBUG_VERBOSITY=detailed")
 	curls := readmeCurls(t)
 	require.Len(t, curls, 4, "the README shows one curl example per format")
-	for _, c := range curls {
-		c = strings.ReplaceAll(c, "localhost:4320", receiver) + ` -o /dev/null -w '%{http_code}'`
-		cmd := exec.Command("bash", "-c", c)
+	for _, cmdline := range curls {
+		cmdline = strings.ReplaceAll(cmdline, "localhost:4320", c.receiver) + ` -o /dev/null -w '%{http_code}'`
+		cmd := exec.Command("bash", "-c", cmdline)
 		cmd.Dir = repoRoot
 		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s: %s", c, out)
-		assert.Equal(t, "200", string(out), c)
+		require.NoError(t, err, "%s: %s", cmdline, out)
+		assert.Equal(t, "200", string(out), cmdline)
 	}
 
 	// 5 events per example, each printed by the debug exporter with its contract attributes.
 	eventNames := regexp.MustCompile(`EventName: backstage\.\w+`)
-	require.Eventually(t, func() bool { return len(eventNames.FindAllString(output.String(), -1)) >= 20 },
-		30*time.Second, 100*time.Millisecond, "expected 20 events in the debug output:\n%s", output.String())
-	out := output.String()
+	require.Eventually(t, func() bool { return len(eventNames.FindAllString(c.output.String(), -1)) >= 20 },
+		30*time.Second, 100*time.Millisecond, "expected 20 events in the debug output:\n%s", c.output.String())
+	out := c.output.String()
 	for _, want := range []string{"EventName: backstage.navigate", "EventName: backstage.create", "EventName: backstage.search",
 		"backstage.entity_ref: Str(component:default/example-website)", "insights.source.format: Str(segment)",
 		"insights.source.format: Str(generic)", "insights.source.format: Str(analytics_event)", "insights.source.format: Str(otlp)"} {
@@ -151,11 +215,19 @@ func TestReadmeQuickStart(t *testing.T) {
 	}
 	assert.NotContains(t, out, "dev-insights-token", "secrets are never logged")
 
-	require.NoError(t, collector.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		assert.NoError(t, err, "a clean shutdown on SIGTERM")
-	case <-time.After(20 * time.Second):
-		t.Fatal("the collector did not stop within 20s of SIGTERM")
-	}
+	// The same events are in the store (their times are the examples' own, or the arrival time once those are
+	// older than max_event_age).
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour)
+	var rows []any
+	require.Eventually(t, func() bool {
+		res := c.query(t, fmt.Sprintf(`{"metric":"events","from":%q,"to":%q,"limit":1000}`, from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		rows = res["rows"].([]any)
+		return len(rows) >= 15
+	}, 30*time.Second, 200*time.Millisecond)
+	// The Generic envelopes and the OTLP records carry the same fields (user, session, time, …) for the same
+	// five events, so they get the same ids and are stored once: 5 + 5 + 5.
+	time.Sleep(2 * time.Second) // the exporter's queue flushes every second: nothing more may arrive
+	res := c.query(t, fmt.Sprintf(`{"metric":"events","from":%q,"to":%q,"limit":1000}`, from.Format(time.RFC3339), to.Format(time.RFC3339)))
+	assert.Len(t, res["rows"].([]any), 15)
+	c.stop(t)
 }

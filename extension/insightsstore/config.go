@@ -1,0 +1,117 @@
+package insightsstore
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/queryapi"
+)
+
+// Config of the embedded analytics store.
+type Config struct {
+	// Path of the DuckDB file (created with its directory if missing). One collector process owns it.
+	Path string `mapstructure:"path"`
+	// MemoryLimit bounds DuckDB's memory (e.g. 512MB, 2GB).
+	MemoryLimit string `mapstructure:"memory_limit"`
+	// Threads DuckDB may use; 0 means one per core.
+	Threads int `mapstructure:"threads"`
+	// Retention is how long data is kept; the maintenance job deletes anything older.
+	Retention time.Duration `mapstructure:"retention"`
+	// MaintenanceInterval is how often retention, rollup compaction and a checkpoint run.
+	MaintenanceInterval time.Duration `mapstructure:"maintenance_interval"`
+	// QueryAPI serves the metrics over HTTP; `query_api: {enabled: false}` turns it off.
+	QueryAPI configoptional.Optional[QueryAPIConfig] `mapstructure:"query_api"`
+}
+
+// QueryAPIConfig configures the HTTP query API.
+type QueryAPIConfig struct {
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
+	// Tokens are the bearer tokens that may use the API, each with a name (for the audit log) and a role.
+	Tokens []TokenConfig `mapstructure:"tokens"`
+	// KAnonymity withholds breakdown rows that cover fewer users than this.
+	KAnonymity int `mapstructure:"k_anonymity"`
+}
+
+// TokenConfig is one bearer token of the query API.
+type TokenConfig struct {
+	Name  string              `mapstructure:"name"`
+	Token configopaque.String `mapstructure:"token"`
+	// Role: viewer (aggregated metrics), analyst (+ raw events) or admin (+ erasure).
+	Role string `mapstructure:"role"`
+}
+
+var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
+const minTokenLength = 16
+
+// Validate checks the configuration.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.Path == "" {
+		errs = append(errs, errors.New("path must be set, e.g. ./data/insights.duckdb"))
+	}
+	if cfg.MemoryLimit != "" && !memoryLimitPattern.MatchString(cfg.MemoryLimit) {
+		errs = append(errs, fmt.Errorf("memory_limit %q must be a size such as 512MB or 2GB", cfg.MemoryLimit))
+	}
+	if cfg.Threads < 0 {
+		errs = append(errs, errors.New("threads must not be negative"))
+	}
+	if cfg.Retention < 24*time.Hour {
+		errs = append(errs, errors.New("retention must be at least 24h"))
+	}
+	if cfg.MaintenanceInterval < time.Minute {
+		errs = append(errs, errors.New("maintenance_interval must be at least 1m"))
+	}
+	if api := cfg.QueryAPI.Get(); api != nil {
+		errs = append(errs, api.validate())
+	}
+	return errors.Join(errs...)
+}
+
+func (api *QueryAPIConfig) validate() error {
+	var errs []error
+	if api.ServerConfig.NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("query_api: endpoint must be set, e.g. localhost:4321"))
+	}
+	if len(api.Tokens) == 0 {
+		errs = append(errs, errors.New("query_api: list at least one token (or disable the API with enabled: false)"))
+	}
+	names, secrets := map[string]bool{}, map[string]bool{}
+	for i, t := range api.Tokens {
+		switch {
+		case t.Name == "":
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d]: name must be set (it identifies the caller in the audit log)", i))
+		case names[t.Name]:
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d]: the name %q is used twice", i, t.Name))
+		}
+		names[t.Name] = true
+		if len(t.Token) < minTokenLength {
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): token must have at least %d characters", i, t.Name, minTokenLength))
+		} else if secrets[string(t.Token)] {
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): the same token as another entry", i, t.Name))
+		}
+		secrets[string(t.Token)] = true
+		if _, err := queryapi.ParseRole(t.Role); err != nil {
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): %w", i, t.Name, err))
+		}
+	}
+	if api.KAnonymity < 1 {
+		errs = append(errs, errors.New("query_api: k_anonymity must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func (api *QueryAPIConfig) tokens() []queryapi.Token {
+	out := make([]queryapi.Token, len(api.Tokens))
+	for i, t := range api.Tokens {
+		role, _ := queryapi.ParseRole(t.Role) // validated
+		out[i] = queryapi.Token{Secret: string(t.Token), Principal: queryapi.Principal{Name: t.Name, Role: role}}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package insightsstore
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "defaults")
+	require.NoError(t, err)
+	assert.Equal(t, "./data/insights.duckdb", cfg.Path)
+	assert.Equal(t, "512MB", cfg.MemoryLimit)
+	assert.Equal(t, 400*24*time.Hour, cfg.Retention)
+	assert.False(t, cfg.QueryAPI.HasValue(), "the query API is off until configured")
+
+	cfg, err = loadConfig(t, "full")
+	require.NoError(t, err)
+	assert.Equal(t, "2GB", cfg.MemoryLimit)
+	assert.Equal(t, 2, cfg.Threads)
+	assert.Equal(t, 100*24*time.Hour, cfg.Retention)
+	assert.Equal(t, 6*time.Hour, cfg.MaintenanceInterval)
+	api := cfg.QueryAPI.Get()
+	require.NotNil(t, api)
+	assert.Equal(t, "0.0.0.0:4321", api.ServerConfig.NetAddr.Endpoint)
+	assert.Equal(t, 10, api.KAnonymity)
+	require.Len(t, api.Tokens, 2)
+	assert.Equal(t, "admin", api.Tokens[1].Role)
+
+	cfg, err = loadConfig(t, "no_api")
+	require.NoError(t, err)
+	assert.False(t, cfg.QueryAPI.HasValue())
+}
+
+func TestConfigErrors(t *testing.T) {
+	_, err := loadConfig(t, "bad")
+	require.Error(t, err)
+	for _, want := range []string{"path must be set", `memory_limit "lots"`, "threads must not be negative", "retention must be at least 24h",
+		"maintenance_interval must be at least 1m", "query_api: endpoint must be set", "tokens[0]: name must be set",
+		"tokens[0] (): token must have at least 16", `unknown role "king"`, `the name "twin" is used twice`,
+		"tokens[2] (twin): the same token", "k_anonymity must be at least 1"} {
+		assert.ErrorContains(t, err, want)
+	}
+	_, err = loadConfig(t, "api_without_tokens")
+	assert.ErrorContains(t, err, "list at least one token")
+}

@@ -1,0 +1,186 @@
+package insightsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/metadata"
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/queryapi"
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+)
+
+// Writer is what the insights_store exporter writes through; the extension implements it once started.
+type Writer interface {
+	WriteLogs(ctx context.Context, ld plog.Logs) (analyticsdb.WriteResult, error)
+	WriteTraces(ctx context.Context, td ptrace.Traces) (analyticsdb.WriteResult, error)
+	WriteMetrics(ctx context.Context, md pmetric.Metrics) (analyticsdb.WriteResult, error)
+}
+
+// ErrNotStarted is returned by writes before Start or after Shutdown.
+var ErrNotStarted = errors.New("the insights_store extension is not running")
+
+type storeExtension struct {
+	cfg *Config
+	set extension.Settings
+
+	mu    sync.RWMutex // guards store against writes racing Shutdown
+	store *analyticsdb.Store
+
+	server  *http.Server
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	deleted metric.Int64Counter
+}
+
+var _ Writer = (*storeExtension)(nil)
+
+func newStoreExtension(cfg *Config, set extension.Settings) (*storeExtension, error) {
+	deleted, err := set.MeterProvider.Meter(metadata.ScopeName).Int64Counter("otelcol_insights_store_retention_deleted_rows",
+		metric.WithDescription("Rows the retention job deleted, by table."), metric.WithUnit("{row}"))
+	if err != nil {
+		return nil, fmt.Errorf("create retention counter: %w", err)
+	}
+	return &storeExtension{cfg: cfg, set: set, deleted: deleted}, nil
+}
+
+// Start opens the database, starts the maintenance job and serves the query API.
+func (e *storeExtension) Start(ctx context.Context, host component.Host) error {
+	store, err := analyticsdb.Open(ctx, analyticsdb.Options{Path: e.cfg.Path, MemoryLimit: e.cfg.MemoryLimit, Threads: e.cfg.Threads})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.store = store
+	e.mu.Unlock()
+	e.set.Logger.Info("Analytics store open", zap.String("path", e.cfg.Path), zap.String("memory_limit", e.cfg.MemoryLimit),
+		zap.Duration("retention", e.cfg.Retention))
+
+	if api := e.cfg.QueryAPI.Get(); api != nil {
+		if err := e.serve(ctx, host, api); err != nil {
+			return errors.Join(err, e.Shutdown(ctx))
+		}
+	}
+	stop := make(chan struct{})
+	e.stop = stop
+	e.wg.Go(func() { e.maintain(stop) })
+	return nil
+}
+
+func (e *storeExtension) serve(ctx context.Context, host component.Host, api *QueryAPIConfig) error {
+	ln, err := api.ServerConfig.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("query API: listen on %q: %w", api.ServerConfig.NetAddr.Endpoint, err)
+	}
+	handler := queryapi.NewServer(e.store, api.tokens(), api.KAnonymity, e.set.Logger).Handler()
+	server, err := api.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("query API: %w", err)
+	}
+	e.server = server
+	e.set.Logger.Info("Query API listening", zap.String("endpoint", ln.Addr().String()), zap.Int("tokens", len(api.Tokens)),
+		zap.Int("k_anonymity", api.KAnonymity))
+	e.wg.Go(func() {
+		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+// maintain runs retention, rollup compaction and a checkpoint at start and then every maintenance interval.
+func (e *storeExtension) maintain(stop <-chan struct{}) {
+	ticker := time.NewTicker(e.cfg.MaintenanceInterval)
+	defer ticker.Stop()
+	for {
+		e.runMaintenance(context.Background(), time.Now())
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func (e *storeExtension) runMaintenance(ctx context.Context, now time.Time) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.store == nil {
+		return
+	}
+	cutoff := now.Add(-e.cfg.Retention)
+	deleted, err := e.store.DeleteOlderThan(ctx, cutoff)
+	if err != nil {
+		e.set.Logger.Error("Retention failed; it runs again at the next maintenance", zap.Error(err))
+	} else {
+		fields := []zap.Field{zap.Time("older_than", cutoff), zap.Int64("rows", deleted.Total())}
+		for table, n := range deleted {
+			e.deleted.Add(ctx, n, metric.WithAttributes(attribute.String("table", table)))
+			if n > 0 {
+				fields = append(fields, zap.Int64(table, n))
+			}
+		}
+		e.set.Logger.Info("Retention done", fields...)
+	}
+	if err := e.store.CompactRollups(ctx); err != nil {
+		e.set.Logger.Error("Compacting the rollups failed", zap.Error(err))
+	}
+	if err := e.store.Checkpoint(ctx); err != nil {
+		e.set.Logger.Error("Checkpoint failed", zap.Error(err))
+	}
+}
+
+// Shutdown stops the API and the maintenance job and closes the database (after a checkpoint).
+func (e *storeExtension) Shutdown(ctx context.Context) error {
+	var errs []error
+	if e.server != nil {
+		errs = append(errs, e.server.Shutdown(ctx))
+	}
+	if e.stop != nil {
+		close(e.stop)
+		e.stop = nil
+	}
+	e.wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.store != nil {
+		errs = append(errs, e.store.Close(ctx))
+		e.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (e *storeExtension) WriteLogs(ctx context.Context, ld plog.Logs) (analyticsdb.WriteResult, error) {
+	return withStore(e, func(s *analyticsdb.Store) (analyticsdb.WriteResult, error) { return s.WriteLogs(ctx, ld, time.Now()) })
+}
+
+func (e *storeExtension) WriteTraces(ctx context.Context, td ptrace.Traces) (analyticsdb.WriteResult, error) {
+	return withStore(e, func(s *analyticsdb.Store) (analyticsdb.WriteResult, error) { return s.WriteTraces(ctx, td) })
+}
+
+func (e *storeExtension) WriteMetrics(ctx context.Context, md pmetric.Metrics) (analyticsdb.WriteResult, error) {
+	return withStore(e, func(s *analyticsdb.Store) (analyticsdb.WriteResult, error) { return s.WriteMetrics(ctx, md) })
+}
+
+func withStore(e *storeExtension, write func(*analyticsdb.Store) (analyticsdb.WriteResult, error)) (analyticsdb.WriteResult, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.store == nil {
+		return analyticsdb.WriteResult{}, ErrNotStarted
+	}
+	return write(e.store)
+}
