@@ -11,11 +11,15 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver exporter extension bench test cmd/backstage-sim
 
-.PHONY: run build test deps lint generate bench bench-go fuzz sim clean
+.PHONY: run demo build test deps lint generate bench bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
 	./$(BIN) --config $(CONFIG)
+
+## demo: start the collector, backfill 90 days of simulated history, then stream live traffic
+demo: build
+	BIN=$(BIN) ./scripts/demo.sh
 
 ## build: compile bin/otelcol-insights
 build:
@@ -59,4 +63,4 @@ sim:
 	$(GO) run ./cmd/backstage-sim -days 7 $(SIMFLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin data

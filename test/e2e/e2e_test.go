@@ -192,15 +192,18 @@ func TestReadmeQuickStart(t *testing.T) {
 		t.Fatal("curl is needed to run the README's examples (make deps installs it)")
 	}
 	c := startCollector(t, t.TempDir(), "INSIGHTS_DEBUG_VERBOSITY=detailed")
-	curls := readmeCurls(t)
-	require.Len(t, curls, 4, "the README shows one curl example per format")
-	for _, cmdline := range curls {
-		cmdline = strings.ReplaceAll(cmdline, "localhost:4320", c.receiver) + ` -o /dev/null -w '%{http_code}'`
-		cmd := exec.Command("bash", "-c", cmdline)
-		cmd.Dir = repoRoot
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s: %s", cmdline, out)
-		assert.Equal(t, "200", string(out), cmdline)
+	var sends, queries []string
+	for _, cmdline := range readmeCurls(t) {
+		if strings.Contains(cmdline, "localhost:4321") {
+			queries = append(queries, strings.ReplaceAll(cmdline, "localhost:4321", c.queryAPI))
+		} else {
+			sends = append(sends, strings.ReplaceAll(cmdline, "localhost:4320", c.receiver))
+		}
+	}
+	require.Len(t, sends, 4, "the README shows one curl example per format")
+	require.Len(t, queries, 1, "and one query")
+	for _, cmdline := range sends {
+		assert.Equal(t, "200", curl(t, cmdline+` -o /dev/null -w '%{http_code}'`), cmdline)
 	}
 
 	// 5 events per example, each printed by the debug exporter with its contract attributes.
@@ -216,18 +219,38 @@ func TestReadmeQuickStart(t *testing.T) {
 	assert.NotContains(t, out, "dev-insights-token", "secrets are never logged")
 
 	// The same events are in the store (their times are the examples' own, or the arrival time once those are
-	// older than max_event_age).
-	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour)
+	// older than max_event_age: within the last week either way).
+	const allRecent = `{"metric":"events","from":"now-8d","to":"now+1d","limit":1000}`
 	var rows []any
 	require.Eventually(t, func() bool {
-		res := c.query(t, fmt.Sprintf(`{"metric":"events","from":%q,"to":%q,"limit":1000}`, from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		res := c.query(t, allRecent)
 		rows = res["rows"].([]any)
 		return len(rows) >= 15
 	}, 30*time.Second, 200*time.Millisecond)
 	// The Generic envelopes and the OTLP records carry the same fields (user, session, time, …) for the same
 	// five events, so they get the same ids and are stored once: 5 + 5 + 5.
 	time.Sleep(2 * time.Second) // the exporter's queue flushes every second: nothing more may arrive
-	res := c.query(t, fmt.Sprintf(`{"metric":"events","from":%q,"to":%q,"limit":1000}`, from.Format(time.RFC3339), to.Format(time.RFC3339)))
-	assert.Len(t, res["rows"].([]any), 15)
+	assert.Len(t, c.query(t, allRecent)["rows"].([]any), 15)
+
+	var answer struct {
+		Rows [][]any `json:"rows"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(curl(t, queries[0])), &answer), "the README's query")
+	require.NotEmpty(t, answer.Rows)
+	active := 0.0
+	for _, row := range answer.Rows {
+		active = max(active, row[1].(float64))
+	}
+	assert.Equal(t, 1.0, active, "the examples' one user is active")
 	c.stop(t)
+}
+
+// curl runs a command line of the README from the repository root and returns its output.
+func curl(t *testing.T, cmdline string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", cmdline)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s: %s", cmdline, out)
+	return string(out)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,20 +24,20 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		field string
 		want  string
 	}{
-		{"unknown metric", Request{Metric: "vibes", From: queryFrom, To: queryTo}, "metric", "unknown metric"},
-		{"no metric", Request{From: queryFrom, To: queryTo}, "metric", "is missing"},
-		{"no from", Request{Metric: "plugin_adoption", To: queryTo}, "from", "is missing"},
-		{"from after to", Request{Metric: "plugin_adoption", From: queryTo, To: queryFrom}, "from", "must be before to"},
-		{"range too long", Request{Metric: "plugin_adoption", From: queryTo.AddDate(-4, 0, 0), To: queryTo}, "to", "at most"},
-		{"interval missing", Request{Metric: "active_users", From: queryFrom, To: queryTo}, "interval", "is required"},
-		{"unknown interval", Request{Metric: "active_users", From: queryFrom, To: queryTo, Interval: "fortnight"}, "interval", "unknown interval"},
-		{"interval not supported", Request{Metric: "plugin_adoption", From: queryFrom, To: queryTo, Interval: "day"}, "interval", "does not bucket"},
-		{"unknown filter", Request{Metric: "plugin_adoption", From: queryFrom, To: queryTo, Filters: map[string][]string{"team": {"a"}}}, "filters.team", "does not filter by team"},
-		{"filter not for this metric", Request{Metric: "platform_health", From: queryFrom, To: queryTo, Filters: map[string][]string{"entity_kind": {"component"}}}, "filters.entity_kind", "does not filter"},
-		{"empty filter", Request{Metric: "plugin_adoption", From: queryFrom, To: queryTo, Filters: map[string][]string{"plugin": {}}}, "filters.plugin", "at least one value"},
-		{"bad group_by", Request{Metric: "active_users", From: queryFrom, To: queryTo, Interval: "day", GroupBy: []string{"user"}}, "group_by", "cannot group by"},
-		{"bad time zone", Request{Metric: "active_users", From: queryFrom, To: queryTo, Interval: "day", Timezone: "Mars/Olympus"}, "timezone", "unknown time zone"},
-		{"negative limit", Request{Metric: "plugin_adoption", From: queryFrom, To: queryTo, Limit: -1}, "limit", "between"},
+		{"unknown metric", Request{Metric: "vibes", From: at(queryFrom), To: at(queryTo)}, "metric", "unknown metric"},
+		{"no metric", Request{From: at(queryFrom), To: at(queryTo)}, "metric", "is missing"},
+		{"no from", Request{Metric: "plugin_adoption", To: at(queryTo)}, "from", "is missing"},
+		{"from after to", Request{Metric: "plugin_adoption", From: at(queryTo), To: at(queryFrom)}, "from", "must be before to"},
+		{"range too long", Request{Metric: "plugin_adoption", From: at(queryTo.AddDate(-4, 0, 0)), To: at(queryTo)}, "to", "at most"},
+		{"interval missing", Request{Metric: "active_users", From: at(queryFrom), To: at(queryTo)}, "interval", "is required"},
+		{"unknown interval", Request{Metric: "active_users", From: at(queryFrom), To: at(queryTo), Interval: "fortnight"}, "interval", "unknown interval"},
+		{"interval not supported", Request{Metric: "plugin_adoption", From: at(queryFrom), To: at(queryTo), Interval: "day"}, "interval", "does not bucket"},
+		{"unknown filter", Request{Metric: "plugin_adoption", From: at(queryFrom), To: at(queryTo), Filters: map[string][]string{"team": {"a"}}}, "filters.team", "does not filter by team"},
+		{"filter not for this metric", Request{Metric: "platform_health", From: at(queryFrom), To: at(queryTo), Filters: map[string][]string{"entity_kind": {"component"}}}, "filters.entity_kind", "does not filter"},
+		{"empty filter", Request{Metric: "plugin_adoption", From: at(queryFrom), To: at(queryTo), Filters: map[string][]string{"plugin": {}}}, "filters.plugin", "at least one value"},
+		{"bad group_by", Request{Metric: "active_users", From: at(queryFrom), To: at(queryTo), Interval: "day", GroupBy: []string{"user"}}, "group_by", "cannot group by"},
+		{"bad time zone", Request{Metric: "active_users", From: at(queryFrom), To: at(queryTo), Interval: "day", Timezone: "Mars/Olympus"}, "timezone", "unknown time zone"},
+		{"negative limit", Request{Metric: "plugin_adoption", From: at(queryFrom), To: at(queryTo), Limit: -1}, "limit", "between"},
 		{"malformed JSON", `{"metric": `, "", "invalid query JSON"},
 		{"unknown field", `{"metric":"live","colour":"blue"}`, "", "unknown field"},
 	}
@@ -49,6 +50,19 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 			assert.Contains(t, e.Message, tt.want)
 		})
 	}
+}
+
+func TestRelativeTimes(t *testing.T) {
+	f := setup(t)
+	now := f.events[len(f.events)-1].Time.Add(time.Minute) // the fixture's clock
+	absolute := f.query(t, Request{Metric: "plugin_adoption", From: at(now.Add(-7 * 24 * time.Hour)), To: at(now)})
+	raw := f.do(t, http.MethodPost, "/api/v1/query", viewerToken, `{"metric":"plugin_adoption","from":"now-7d","to":"now"}`).result(t)
+	assert.Equal(t, absolute.Rows, raw.Rows, "now-7d..now is the last seven days")
+	assert.True(t, raw.Meta.From.Equal(now.Add(-7*24*time.Hour)))
+
+	bad := f.do(t, http.MethodPost, "/api/v1/query", viewerToken, `{"metric":"plugin_adoption","from":"yesterday","to":"now"}`)
+	assert.Equal(t, http.StatusBadRequest, bad.status)
+	assert.Contains(t, bad.apiError(t).Message, "neither RFC 3339 nor relative")
 }
 
 func TestAccess(t *testing.T) {
@@ -71,7 +85,7 @@ func TestEveryQueryIsAudited(t *testing.T) {
 	require.NoError(t, f.store.DB().QueryRow(`SELECT count(*) FROM audit_log`).Scan(&before))
 	req := baseRequest("plugin_adoption")
 	res := f.query(t, req)
-	f.do(t, http.MethodPost, "/api/v1/query", viewerToken, Request{Metric: "nope", From: queryFrom, To: queryTo})
+	f.do(t, http.MethodPost, "/api/v1/query", viewerToken, Request{Metric: "nope", From: at(queryFrom), To: at(queryTo)})
 	var principal, role, action, target, params string
 	var rows, suppressed int64
 	var status int

@@ -206,9 +206,9 @@ func newVsReturning(q *query, b *sqlb) []Column {
 }
 
 func pluginAdoption(q *query, b *sqlb) []Column {
-	span := q.To.Sub(q.From)
+	span := q.to.Sub(q.from)
 	prev := &query{Request: q.Request}
-	prev.From, prev.To = q.From.Add(-span), q.From
+	prev.from, prev.to = q.from.Add(-span), q.from
 	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_key) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
 		" WHERE plugin_id IS NOT NULL GROUP BY 1), " +
 		"prev AS (SELECT plugin_id, count(DISTINCT user_key) AS users FROM " + b.activity(prev, 0, true) + " GROUP BY 1), " +
@@ -242,11 +242,11 @@ func templates(q *query, b *sqlb) []Column {
 		b.in("coalesce(e.instance, '')", instances) + " GROUP BY 1), " +
 		"series AS (SELECT lower(attributes->>'template') AS template, attributes->>'result' AS result, start_ts, service_name, instance, " +
 		"bool_or(cumulative) AS cumulative, " +
-		"max(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS last_in, min(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS first_in, " +
-		"max(value) FILTER (WHERE ts < " + b.arg(q.From) + ") AS before, sum(value) FILTER (WHERE ts >= " + b.arg(q.From) + ") AS delta " +
-		"FROM backend_metrics WHERE metric = 'scaffolder.task.count' AND ts < " + b.arg(q.To) + b.in("coalesce(instance, '')", instances) + " GROUP BY ALL), " +
+		"max(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS last_in, min(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS first_in, " +
+		"max(value) FILTER (WHERE ts < " + b.arg(q.from) + ") AS before, sum(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS delta " +
+		"FROM backend_metrics WHERE metric = 'scaffolder.task.count' AND ts < " + b.arg(q.to) + b.in("coalesce(instance, '')", instances) + " GROUP BY ALL), " +
 		"be AS (SELECT template, sum(inc) AS runs, sum(inc) FILTER (WHERE result = 'ok') AS succeeded, sum(inc) FILTER (WHERE result = 'failed') AS failed " +
-		"FROM (SELECT template, result, CASE WHEN cumulative THEN coalesce(last_in - coalesce(before, CASE WHEN start_ts >= " + b.arg(q.From) +
+		"FROM (SELECT template, result, CASE WHEN cumulative THEN coalesce(last_in - coalesce(before, CASE WHEN start_ts >= " + b.arg(q.from) +
 		" THEN 0 ELSE first_in END), 0) ELSE coalesce(delta, 0) END AS inc FROM series) GROUP BY 1) " +
 		"SELECT coalesce(fe.template, be.template) AS template, fe.runs, fe.users, fe.minutes_saved, be.runs AS backend_runs, be.succeeded, be.failed, " +
 		"be.succeeded / nullif(be.runs, 0) AS success_rate FROM fe FULL JOIN be ON fe.template = be.template " +
@@ -292,7 +292,7 @@ func techdocs(q *query, b *sqlb) []Column {
 }
 
 func platformHealth(q *query, b *sqlb) []Column {
-	seconds := q.To.Sub(q.From).Seconds()
+	seconds := q.to.Sub(q.from).Seconds()
 	timeColumn, group, columns := "", "1", []Column{dimension("plugin")}
 	if q.Interval != "" {
 		timeColumn, group, columns = b.bucket(q, "r.ts")+" AS time, ", "1, 2", []Column{colTime, dimension("plugin")}
@@ -317,8 +317,8 @@ const liveWindow = 5 * time.Minute
 
 func live(q *query, b *sqlb) []Column {
 	recent := &query{Request: q.Request}
-	recent.To = q.now
-	recent.From = q.now.Add(-liveWindow)
+	recent.to = q.now
+	recent.from = q.now.Add(-liveWindow)
 	if q.groupBy() == "plugin" {
 		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_key) AS active_users, count(*) AS events FROM events e WHERE " +
 			b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")

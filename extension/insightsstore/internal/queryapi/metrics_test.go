@@ -213,7 +213,7 @@ func (f *fixture) query(t *testing.T, req Request) Result {
 }
 
 func baseRequest(metric string) Request {
-	return Request{Metric: metric, From: queryFrom, To: queryTo, Timezone: "Europe/Berlin"}
+	return Request{Metric: metric, From: at(queryFrom), To: at(queryTo), Timezone: "Europe/Berlin"}
 }
 
 // column returns a column of a result by name.
@@ -591,3 +591,5 @@ func TestLiveAndEvents(t *testing.T) {
 	assert.NotEqual(t, first.Rows[9], second.Rows[0], "pages follow each other")
 	assert.GreaterOrEqual(t, first.Rows[9][0].(string), second.Rows[0][0].(string), "newest first")
 }
+
+func at(t time.Time) Time { return Time{Time: t} }

@@ -97,8 +97,8 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 			"schemas": map[string]any{
 				"Query": map[string]any{"type": "object", "required": []string{"metric"}, "additionalProperties": false, "properties": map[string]any{
 					"metric":   map[string]any{"type": "string", "enum": names},
-					"from":     map[string]any{"type": "string", "format": "date-time"},
-					"to":       map[string]any{"type": "string", "format": "date-time"},
+					"from":     map[string]any{"type": "string", "description": "RFC 3339, or relative to now: now, now-7d, now-12h (units s, m, h, d, w)"},
+					"to":       map[string]any{"type": "string", "description": "RFC 3339, or relative to now"},
 					"interval": map[string]any{"type": "string", "enum": Intervals},
 					"timezone": map[string]any{"type": "string", "description": "IANA time zone of the buckets (default UTC)"},
 					"filters": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{

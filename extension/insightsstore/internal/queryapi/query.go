@@ -4,8 +4,11 @@
 package queryapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,8 +16,8 @@ import (
 // Request is the body of POST /api/v1/query.
 type Request struct {
 	Metric   string              `json:"metric"`
-	From     time.Time           `json:"from"`
-	To       time.Time           `json:"to"`
+	From     Time                `json:"from"`
+	To       Time                `json:"to"`
 	Interval string              `json:"interval,omitempty"` // hour, day, week, month
 	Timezone string              `json:"timezone,omitempty"` // IANA name; buckets follow its days (default UTC)
 	Filters  map[string][]string `json:"filters,omitempty"`
@@ -54,11 +57,66 @@ func badRequest(field, format string, args ...any) error {
 	return &RequestError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// Time is an instant of a request: RFC 3339, or relative to now as Grafana writes it ("now", "now-7d",
+// "now-12h", "now+1d"; units s, m, h, d, w).
+type Time struct {
+	time.Time
+	relative string // the text of a relative time, resolved by resolve
+}
+
+var relativeTime = regexp.MustCompile(`^now(([+-])([0-9]+)([smhdw]))?$`)
+
+// UnmarshalJSON reads either form.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a time must be a string: %w", err)
+	}
+	if relativeTime.MatchString(s) {
+		t.relative = s
+		return nil
+	}
+	parsed, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("time %q is neither RFC 3339 nor relative to now (now-7d)", s)
+	}
+	t.Time = parsed
+	return nil
+}
+
+// MarshalJSON writes the form it was given (so the audit log shows what was asked).
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.relative != "" {
+		return json.Marshal(t.relative)
+	}
+	return json.Marshal(t.Time)
+}
+
+// resolve turns a relative time into an instant.
+func (t *Time) resolve(now time.Time) {
+	m := relativeTime.FindStringSubmatch(t.relative)
+	if m == nil {
+		return
+	}
+	t.Time = now
+	if m[1] == "" {
+		return
+	}
+	n, _ := strconv.Atoi(m[3])
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[4]]
+	d := time.Duration(n) * unit
+	if m[2] == "-" {
+		d = -d
+	}
+	t.Time = now.Add(d)
+}
+
 // query is a validated request.
 type query struct {
 	Request
-	metric *Metric
-	now    time.Time
+	from, to time.Time // resolved
+	metric   *Metric
+	now      time.Time
 }
 
 // validate checks a request against the metric catalogue.
@@ -71,15 +129,18 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		return nil, badRequest("metric", "unknown metric %q; GET /api/v1/metrics lists them", req.Metric)
 	}
 	q := &query{Request: req, metric: m, now: now}
+	q.From.resolve(now)
+	q.To.resolve(now)
+	q.from, q.to = q.From.Time, q.To.Time
 	if !m.NoTimeRange {
 		switch {
-		case req.From.IsZero():
-			return nil, badRequest("from", "is missing (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
-		case req.To.IsZero():
-			return nil, badRequest("to", "is missing (RFC 3339)")
-		case !req.From.Before(req.To):
-			return nil, badRequest("from", "must be before to (%s is not before %s)", req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
-		case req.To.Sub(req.From) > maxRange:
+		case q.from.IsZero():
+			return nil, badRequest("from", "is missing (RFC 3339 such as 2026-11-01T00:00:00Z, or now-30d)")
+		case q.to.IsZero():
+			return nil, badRequest("to", "is missing (RFC 3339, or now)")
+		case !q.from.Before(q.to):
+			return nil, badRequest("from", "must be before to (%s is not before %s)", q.from.Format(time.RFC3339), q.to.Format(time.RFC3339))
+		case q.to.Sub(q.from) > maxRange:
 			return nil, badRequest("to", "the range may span at most %d days", int(maxRange.Hours()/24))
 		}
 	}

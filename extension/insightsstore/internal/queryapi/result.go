@@ -47,7 +47,7 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	defer rows.Close()
 	res := &Result{Columns: columns, Rows: [][]any{}, Meta: Meta{Metric: q.Metric, Interval: q.Interval, Timezone: q.Timezone, KAnonymity: k}}
 	if !q.metric.NoTimeRange {
-		res.Meta.From, res.Meta.To = q.From, q.To
+		res.Meta.From, res.Meta.To = q.from, q.to
 	}
 	usersAt := floorColumn(q.metric, columns)
 	values := make([]any, len(columns))

@@ -45,12 +45,12 @@ func (b *sqlb) bucket(q *query, expr string) string {
 func (b *sqlb) buckets(q *query) string {
 	tz := q.Timezone
 	return "(SELECT timezone(" + b.arg(tz) + ", range) AS t FROM range(date_trunc('" + q.Interval + "', timezone(" + b.arg(tz) + ", " +
-		b.arg(q.From) + "::TIMESTAMPTZ)), timezone(" + b.arg(tz) + ", " + b.arg(q.To) + "::TIMESTAMPTZ), INTERVAL 1 " + q.Interval + ")) buckets"
+		b.arg(q.from) + "::TIMESTAMPTZ)), timezone(" + b.arg(tz) + ", " + b.arg(q.to) + "::TIMESTAMPTZ), INTERVAL 1 " + q.Interval + ")) buckets"
 }
 
 // timeRange returns the condition of a timestamp column within [from - lookback, to).
 func (b *sqlb) timeRange(column string, q *query, lookback time.Duration) string {
-	return column + " >= " + b.arg(q.From.Add(-lookback)) + " AND " + column + " < " + b.arg(q.To)
+	return column + " >= " + b.arg(q.from.Add(-lookback)) + " AND " + column + " < " + b.arg(q.to)
 }
 
 // eventFilters returns the common filters on the events table (alias e), after a time range condition.
