@@ -65,7 +65,7 @@ func (s *Store) writeBackend(ctx context.Context, table string, rows [][]driver.
 		if err := s.writeConn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&before); err != nil {
 			return err
 		}
-		if err := s.appendRows(table, rows); err != nil {
+		if err := s.insertRows(table, rows); err != nil { // backend telemetry is small beside events: no fast path
 			return err
 		}
 		return s.writeConn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&after)

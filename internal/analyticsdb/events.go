@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -109,6 +112,10 @@ type WriteResult struct {
 // WriteLogs stores the events among the log records, atomically: the events and the rollups fed from them are
 // committed together or not at all. (The sessions table is filled once the sessionization processor emits
 // session.end events.)
+//
+// The common case, new events only, takes the fast path: a plain Appender, with the rollups aggregated in Go.
+// A redelivery trips the primary key; the write is then redone with `INSERT … ON CONFLICT DO NOTHING`, which
+// skips the stored events, and the rollups are fed by SQL from what was inserted.
 func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (WriteResult, error) {
 	var res WriteResult
 	var rows [][]driver.Value
@@ -119,8 +126,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			records := rl.ScopeLogs().At(j).LogRecords()
 			for k := 0; k < records.Len(); k++ {
-				lr := records.At(k)
-				row, err := eventRow(lr, resource, now)
+				row, err := eventRow(records.At(k), resource, now)
 				switch {
 				case err != nil:
 					res.Rejected = append(res.Rejected, Rejection{Index: index, Reason: err.Error()})
@@ -147,11 +153,20 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		if err := s.appendRows("events", rows); err != nil {
 			return err
 		}
-		if err := s.writeConn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE ingest_batch = ?`, batch).Scan(&res.Stored); err != nil {
-			return fmt.Errorf("count stored events: %w", err)
-		}
-		return s.feedRollups(ctx, batch)
+		res.Stored = len(rows)
+		return s.appendRollups(rows)
 	})
+	if isDuplicateKey(err) {
+		err = s.inTx(ctx, func() error {
+			if err := s.insertRows("events", rows); err != nil {
+				return err
+			}
+			if err := s.writeConn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE ingest_batch = ?`, batch).Scan(&res.Stored); err != nil {
+				return fmt.Errorf("count stored events: %w", err)
+			}
+			return s.feedRollups(ctx, batch)
+		})
+	}
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("write %d events: %w", len(rows), err)
 	}
@@ -160,7 +175,82 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	return res, nil
 }
 
-// feedRollups adds the events of one write to the rollups.
+func isDuplicateKey(err error) bool {
+	var dbErr *duckdb.Error
+	if errors.As(err, &dbErr) && dbErr.Type == duckdb.ErrorTypeConstraint {
+		return true
+	}
+	return err != nil && strings.Contains(err.Error(), "Duplicate key")
+}
+
+// Positions of the rollups' inputs in an event row.
+var (
+	tsAt       = slices.Index(eventColumns, "ts")
+	userKeyAt  = slices.Index(eventColumns, "user_key")
+	pluginAt   = slices.Index(eventColumns, "plugin_id")
+	instanceAt = slices.Index(eventColumns, "instance")
+)
+
+type userHour struct {
+	hour           time.Time
+	instance, user string
+}
+
+type pluginHour struct {
+	userHour
+	plugin string
+}
+
+type seen struct{ first, last time.Time }
+
+// appendRollups aggregates new event rows into the rollups (the same as feedRollups, without SQL).
+func (s *Store) appendRollups(rows [][]driver.Value) error {
+	users, plugins := map[userHour]int64{}, map[pluginHour]int64{}
+	firstLast := map[[2]string]seen{}
+	for _, row := range rows {
+		user, ok := row[userKeyAt].(string)
+		if !ok {
+			continue
+		}
+		instance, _ := row[instanceAt].(string)
+		ts := row[tsAt].(time.Time)
+		key := userHour{ts.UTC().Truncate(time.Hour), instance, user}
+		users[key]++
+		if plugin, ok := row[pluginAt].(string); ok {
+			plugins[pluginHour{key, plugin}]++
+		}
+		id := [2]string{instance, user}
+		fl, ok := firstLast[id]
+		if !ok || ts.Before(fl.first) {
+			fl.first = ts
+		}
+		if !ok || ts.After(fl.last) {
+			fl.last = ts
+		}
+		firstLast[id] = fl
+	}
+	rollup := make([][]driver.Value, 0, len(users))
+	for k, n := range users {
+		rollup = append(rollup, []driver.Value{k.hour, k.instance, k.user, n})
+	}
+	if err := s.appendRows("user_hourly", rollup); err != nil {
+		return err
+	}
+	rollup = rollup[:0]
+	for k, n := range plugins {
+		rollup = append(rollup, []driver.Value{k.hour, k.instance, k.plugin, k.user, n})
+	}
+	if err := s.appendRows("plugin_hourly", rollup); err != nil {
+		return err
+	}
+	rollup = rollup[:0]
+	for id, fl := range firstLast {
+		rollup = append(rollup, []driver.Value{id[0], id[1], fl.first, fl.last})
+	}
+	return s.appendRows("users", rollup)
+}
+
+// feedRollups adds the events of one write to the rollups, in SQL (the path of writes with duplicates).
 func (s *Store) feedRollups(ctx context.Context, batch int64) error {
 	for _, q := range []string{
 		`INSERT INTO user_hourly
@@ -171,10 +261,7 @@ func (s *Store) feedRollups(ctx context.Context, batch int64) error {
 		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL`,
 		`INSERT INTO users
 		 SELECT coalesce(instance, ''), user_key, min(ts), max(ts)
-		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL GROUP BY ALL
-		 ON CONFLICT (instance, user_key) DO UPDATE SET
-		   first_seen = least(users.first_seen, excluded.first_seen),
-		   last_seen = greatest(users.last_seen, excluded.last_seen)`,
+		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL GROUP BY ALL`,
 	} {
 		if _, err := s.writeConn.ExecContext(ctx, q, batch); err != nil {
 			return fmt.Errorf("feed rollups: %w", err)

@@ -71,7 +71,8 @@ func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any)
 	return deleted, nil
 }
 
-// CompactRollups merges the rollup rows of each hour and key that separate writes left behind.
+// CompactRollups merges the rollup rows of each hour and key (and the first/last-seen rows of each user) that
+// separate writes left behind.
 func (s *Store) CompactRollups(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,6 +84,9 @@ func (s *Store) CompactRollups(ctx context.Context) error {
 			`CREATE OR REPLACE TEMP TABLE compacted AS SELECT hour, instance, plugin_id, user_key, sum(events)::BIGINT AS events FROM plugin_hourly GROUP BY ALL`,
 			`DELETE FROM plugin_hourly`,
 			`INSERT INTO plugin_hourly SELECT * FROM compacted`,
+			`CREATE OR REPLACE TEMP TABLE compacted AS SELECT instance, user_key, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM users GROUP BY ALL`,
+			`DELETE FROM users`,
+			`INSERT INTO users SELECT * FROM compacted`,
 			`DROP TABLE compacted`,
 		} {
 			if _, err := s.writeConn.ExecContext(ctx, q); err != nil {

@@ -125,13 +125,13 @@ CREATE TABLE plugin_hourly (
 	events    BIGINT NOT NULL
 );
 
--- First and last time each user was seen per instance (new vs returning, onboarding).
+-- First and last time each user was seen per instance (new vs returning, onboarding); like the rollups, one
+-- row per write, merged by queries (min/max) and by compaction.
 CREATE TABLE users (
 	instance   VARCHAR NOT NULL,
 	user_key   VARCHAR NOT NULL,
 	first_seen TIMESTAMPTZ NOT NULL,
-	last_seen  TIMESTAMPTZ NOT NULL,
-	PRIMARY KEY (instance, user_key)
+	last_seen  TIMESTAMPTZ NOT NULL
 );
 
 -- Who asked what of the query API, and every erasure.

@@ -141,10 +141,24 @@ func (s *Store) inTx(ctx context.Context, fn func() error) (err error) {
 	return nil
 }
 
-// appendRows inserts rows (every column, in the table's order) through an Appender whose rows are added by
-// `INSERT … ON CONFLICT DO NOTHING`: a row whose key is already stored is skipped, which makes every write
-// idempotent.
+// appendRows appends rows (every column, in the table's order) through DuckDB's Appender: the fast path. A
+// row whose primary key is already stored fails the write.
 func (s *Store) appendRows(table string, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.writeConn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return fmt.Errorf("appender for %s: %w", table, err)
+		}
+		return appendAll(app, table, rows)
+	})
+}
+
+// insertRows inserts rows through an Appender whose rows are added by `INSERT … ON CONFLICT DO NOTHING`: a
+// row whose key is already stored is skipped. It is several times slower than appendRows.
+func (s *Store) insertRows(table string, rows [][]driver.Value) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -154,15 +168,19 @@ func (s *Store) appendRows(table string, rows [][]driver.Value) error {
 		if err != nil {
 			return fmt.Errorf("appender for %s: %w", table, err)
 		}
-		for _, row := range rows {
-			if err := app.AppendRow(row...); err != nil {
-				_ = app.Close()
-				return fmt.Errorf("append to %s: %w", table, err)
-			}
-		}
-		if err := app.Close(); err != nil {
-			return fmt.Errorf("flush %s: %w", table, err)
-		}
-		return nil
+		return appendAll(app, table, rows)
 	})
+}
+
+func appendAll(app *duckdb.Appender, table string, rows [][]driver.Value) error {
+	for _, row := range rows {
+		if err := app.AppendRow(row...); err != nil {
+			_ = app.Close()
+			return fmt.Errorf("append to %s: %w", table, err)
+		}
+	}
+	if err := app.Close(); err != nil {
+		return fmt.Errorf("flush %s: %w", table, err)
+	}
+	return nil
 }

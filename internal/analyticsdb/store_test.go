@@ -298,3 +298,22 @@ func TestPluginOfPath(t *testing.T) {
 		assert.Equal(t, want, pluginOfPath(path), path)
 	}
 }
+
+// A redelivery mixed with new events takes the slow path: only the new events are stored and counted.
+func TestWriteMixOfStoredAndNewEvents(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 30)
+	half := plog.NewLogs()
+	ld.CopyTo(half)
+	i := 0
+	half.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().RemoveIf(func(plog.LogRecord) bool { i++; return i%2 == 0 })
+	first, err := s.WriteLogs(context.Background(), half, now)
+	require.NoError(t, err)
+	res, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, len(occs)-first.Stored, res.Stored)
+	assert.Equal(t, first.Stored, res.Duplicates)
+	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`), "the rollups count each event once")
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_hourly`))
+}
