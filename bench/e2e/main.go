@@ -37,6 +37,7 @@ type scenario struct {
 	name     string
 	format   wireformat.Format
 	plain    bool   // the plain otlp receiver instead of ours
+	store    bool   // into the embedded store (as config/insights.yaml does) instead of the nop exporter
 	baseline string // the scenario this one is compared with
 }
 
@@ -48,6 +49,7 @@ var scenarios = []scenario{
 	{name: "backstage-events", format: wireformat.FormatEvents, baseline: "plain-otlp-json"},
 	{name: "backstage-generic", format: wireformat.FormatGeneric, baseline: "plain-otlp-json"},
 	{name: "backstage-segment", format: wireformat.FormatSegment, baseline: "plain-otlp-json"},
+	{name: "backstage-otlp-proto-store", format: wireformat.FormatOTLP, store: true, baseline: "plain-otlp-proto"},
 }
 
 type measurement struct {
@@ -144,8 +146,9 @@ func encode(format wireformat.Format, occs []wireformat.Occurrence, batchSize in
 
 const benchToken = "bench-token-0123456789"
 
-// config is the collector configuration of a scenario: receiver → batch → nop, internal telemetry off.
-func config(s scenario, receiverAddr, healthAddr string) string {
+// config is the collector configuration of a scenario: receiver → batch → nop, or receiver → the embedded store
+// with the exporter's queue on disk (as config/insights.yaml has it); internal telemetry off.
+func config(s scenario, receiverAddr, healthAddr, dataDir string) string {
 	receiver := `  otlp:
     protocols:
       http:
@@ -159,27 +162,39 @@ func config(s scenario, receiverAddr, healthAddr string) string {
       - bearer_token: ` + benchToken
 		name = "backstage"
 	}
+	extensions, processors, exporter := "[health_check]", "[batch]", "nop"
+	if s.store {
+		extensions, processors, exporter = "[health_check, file_storage, insights_store]", "[]", "insights_store"
+	}
 	return `extensions:
   health_check:
     endpoint: ` + healthAddr + `
+  file_storage:
+    directory: ` + dataDir + `/queue
+    create_directory: true
+  insights_store:
+    path: ` + dataDir + `/insights.duckdb
 receivers:
 ` + receiver + `
 processors:
   batch:
 exporters:
   nop:
+  insights_store:
+    sending_queue:
+      storage: file_storage
 service:
   telemetry:
     metrics:
       level: none
     logs:
       level: warn
-  extensions: [health_check]
+  extensions: ` + extensions + `
   pipelines:
     logs:
       receivers: [` + name + `]
-      processors: [batch]
-      exporters: [nop]
+      processors: ` + processors + `
+      exporters: [` + exporter + `]
 `
 }
 
@@ -195,7 +210,7 @@ func measure(binary string, s scenario, payloads [][]byte, clients int) (measure
 		return measurement{}, fmt.Errorf("no free loopback port: %w", err)
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err = os.WriteFile(cfgPath, []byte(config(s, receiverAddr, healthAddr)), 0o600); err != nil {
+	if err = os.WriteFile(cfgPath, []byte(config(s, receiverAddr, healthAddr, dir)), 0o600); err != nil {
 		return measurement{}, err
 	}
 	var stderr bytes.Buffer
@@ -227,8 +242,7 @@ func measure(binary string, s scenario, payloads [][]byte, clients int) (measure
 		return measurement{}, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
 	wall := time.Since(start)
-	time.Sleep(500 * time.Millisecond) // let the batch processor flush its last batch (200 ms timeout)
-	after, err := cpuSeconds(cmd.Process.Pid)
+	after, err := settle(cmd.Process.Pid) // the batch processor and the store's queue finish their work
 	if err != nil {
 		return measurement{}, err
 	}
@@ -301,6 +315,22 @@ func waitHealthy(addr string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return errors.New("the collector did not become healthy within 60s")
+}
+
+// settle waits until the collector is idle (no CPU tick for a second) and returns its CPU time then.
+func settle(pid int) (float64, error) {
+	last, err := cpuSeconds(pid)
+	for idle := 0; err == nil && idle < 2; {
+		time.Sleep(500 * time.Millisecond)
+		var now float64
+		if now, err = cpuSeconds(pid); now-last < 1.0/clockTicks {
+			idle++
+		} else {
+			idle = 0
+		}
+		last = now
+	}
+	return last, err
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's utime and stime (100 on Linux).
