@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver exporter extension bench test cmd/backstage-sim
 
-.PHONY: run demo build test deps lint generate bench bench-go fuzz sim clean
+.PHONY: run demo build test deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -46,6 +46,11 @@ generate:
 ## bench: the end-to-end harness: our receiver vs a plain OTLP pipeline on the same binary and load
 bench: build
 	$(GO) run ./bench/e2e -binary $(BIN)
+
+## bench-store: the store on ~10 million simulated events: ingest CPU, and every dashboard query beside
+## PostgreSQL with Red Hat's Adoption Insights schema (the data set is built once into bench/results/store)
+bench-store: build
+	$(GO) run ./bench/store -binary $(BIN)
 
 ## bench-go: the Go micro-benchmarks next to the hot code
 bench-go:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -71,26 +72,78 @@ func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any)
 	return deleted, nil
 }
 
-// CompactRollups merges the rollup rows of each hour and key (and the first/last-seen rows of each user) that
-// separate writes left behind.
+// rollup describes a table whose rows of one key may repeat, and how to merge them; period is the time column
+// that days are cut by, or "" for a table merged whole (users: one row per user, whatever the day).
+type rollup struct {
+	table, period, key, merged string
+}
+
+var rollups = []rollup{
+	{"user_hourly", "hour", "hour, instance, user_key", "hour, instance, user_key, sum(events)::BIGINT"},
+	{"plugin_hourly", "hour", "hour, instance, plugin_id, user_key", "hour, instance, plugin_id, user_key, sum(events)::BIGINT"},
+	{"users", "", "instance, user_key", "instance, user_key, min(first_seen), max(last_seen)"},
+}
+
+// CompactRollups merges the rows of each key that separate writes left behind in the rollups (and the
+// first/last-seen rows of each user). It works a day at a time, and only on days that need it, so that each
+// transaction stays small whatever the size of the store.
 func (s *Store) CompactRollups(ctx context.Context) error {
+	for _, r := range rollups {
+		days, err := s.daysToCompact(ctx, r)
+		if err != nil {
+			return err
+		}
+		for _, day := range days {
+			if err := s.compactDay(ctx, r, day); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) daysToCompact(ctx context.Context, r rollup) ([]time.Time, error) {
+	day := "date_trunc('day', " + r.period + ")"
+	if r.period == "" {
+		day = "TIMESTAMPTZ '1970-01-01'" // one "day": the whole table
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+day+" AS day FROM "+r.table+
+		" GROUP BY 1 HAVING count(*) > count(DISTINCT ("+r.key+")) ORDER BY 1")
+	if err != nil {
+		return nil, fmt.Errorf("find the days of %s to compact: %w", r.table, err)
+	}
+	defer rows.Close()
+	var days []time.Time
+	for rows.Next() {
+		var day time.Time
+		if err := rows.Scan(&day); err != nil {
+			return nil, err
+		}
+		days = append(days, day)
+	}
+	return days, rows.Err()
+}
+
+func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	where := " WHERE " + r.period + " >= $1 AND " + r.period + " < $1 + INTERVAL 1 DAY"
+	if r.period == "" {
+		where = " WHERE $1 IS NOT NULL"
+	}
 	return s.inTx(ctx, func() error {
 		for _, q := range []string{
-			`CREATE OR REPLACE TEMP TABLE compacted AS SELECT hour, instance, user_key, sum(events)::BIGINT AS events FROM user_hourly GROUP BY ALL`,
-			`DELETE FROM user_hourly`,
-			`INSERT INTO user_hourly SELECT * FROM compacted`,
-			`CREATE OR REPLACE TEMP TABLE compacted AS SELECT hour, instance, plugin_id, user_key, sum(events)::BIGINT AS events FROM plugin_hourly GROUP BY ALL`,
-			`DELETE FROM plugin_hourly`,
-			`INSERT INTO plugin_hourly SELECT * FROM compacted`,
-			`CREATE OR REPLACE TEMP TABLE compacted AS SELECT instance, user_key, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM users GROUP BY ALL`,
-			`DELETE FROM users`,
-			`INSERT INTO users SELECT * FROM compacted`,
-			`DROP TABLE compacted`,
+			"CREATE OR REPLACE TEMP TABLE compacted AS SELECT " + r.merged + " FROM " + r.table + where + " GROUP BY ALL",
+			"DELETE FROM " + r.table + where,
+			"INSERT INTO " + r.table + " SELECT * FROM compacted",
+			"DROP TABLE compacted",
 		} {
-			if _, err := s.writeConn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("compact rollups: %w", err)
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = []any{day}
+			}
+			if _, err := s.writeConn.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("compact %s on %s: %w", r.table, day.Format(time.DateOnly), err)
 			}
 		}
 		return nil

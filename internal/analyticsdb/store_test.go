@@ -206,6 +206,8 @@ func TestCompactRollups(t *testing.T) {
 	assert.Less(t, after, before)
 	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT hour, instance, user_key FROM user_hourly)`))
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_hourly`))
+	assert.Equal(t, count(t, s, `SELECT count(DISTINCT user_key) FROM users`), count(t, s, `SELECT count(*) FROM users`), "one row per user")
 }
 
 // Every attribute of the contract has a typed column, and the writers append the tables' columns in order.

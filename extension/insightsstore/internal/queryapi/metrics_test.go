@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -593,3 +594,60 @@ func TestLiveAndEvents(t *testing.T) {
 }
 
 func at(t time.Time) Time { return Time{Time: t} }
+
+// The backend's scaffolder.task.count is a cumulative counter per template and result: the runs in a range are
+// its increase there.
+func TestTemplatesBackendRuns(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	defer f.close()
+	md := pmetric.NewMetrics()
+	sum := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	sum.SetName("scaffolder.task.count")
+	sum.SetEmptySum().SetIsMonotonic(true)
+	sum.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	seriesStart := queryFrom.Add(-48 * time.Hour) // the backend started before the range
+	type series struct {
+		template, result string
+		values           []float64 // one point a day from seriesStart
+	}
+	all := []series{
+		{"template:default/go-service", "ok", []float64{3, 5, 9, 12, 12, 20}},
+		{"template:default/go-service", "failed", []float64{0, 1, 1, 2, 4, 4}},
+		{"template:default/react-app", "ok", []float64{7, 7, 8, 8, 8, 10}},
+	}
+	for _, s := range all {
+		for i, v := range s.values {
+			dp := sum.Sum().DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(pcommon.NewTimestampFromTime(seriesStart))
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(seriesStart.Add(time.Duration(i) * 24 * time.Hour)))
+			dp.SetDoubleValue(v)
+			dp.Attributes().PutStr("template", s.template)
+			dp.Attributes().PutStr("result", s.result)
+		}
+	}
+	_, err := f.store.WriteMetrics(context.Background(), md)
+	require.NoError(t, err)
+	// The range starts at point 2: the increase is the last value minus the last one before the range.
+	req := baseRequest("templates")
+	req.Limit = 1000
+	res := f.query(t, req)
+	want := map[string][3]float64{ // backend runs, succeeded, failed
+		"template:default/go-service": {(20 - 5) + (4 - 1), 20 - 5, 4 - 1},
+		"template:default/react-app":  {10 - 7, 10 - 7, 0},
+	}
+	found := 0
+	for _, row := range res.Rows {
+		w, ok := want[row[0].(string)]
+		if !ok {
+			continue
+		}
+		found++
+		assert.Equal(t, w[0], row[4], "backend runs of %s", row[0])
+		assert.Equal(t, w[1], row[5], "succeeded of %s", row[0])
+		if w[2] > 0 {
+			assert.Equal(t, w[2], row[6])
+		}
+		assert.InDelta(t, w[1]/w[0], row[7], 1e-9, "success rate of %s", row[0])
+	}
+	assert.Equal(t, 2, found)
+}
