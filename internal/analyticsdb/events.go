@@ -154,7 +154,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 			return err
 		}
 		res.Stored = len(rows)
-		return s.appendRollups(rows)
+		return s.appendRollups(ctx, rows)
 	})
 	if isDuplicateKey(err) {
 		err = s.inTx(ctx, func() error {
@@ -204,8 +204,9 @@ type pluginHour struct {
 type seen struct{ first, last time.Time }
 
 // appendRollups aggregates new event rows into the rollups (the same as feedRollups, without SQL).
-func (s *Store) appendRollups(rows [][]driver.Value) error {
+func (s *Store) appendRollups(ctx context.Context, rows [][]driver.Value) error {
 	users, plugins := map[userHour]int64{}, map[pluginHour]int64{}
+	days := map[time.Time]bool{}
 	firstLast := map[[2]string]seen{}
 	for _, row := range rows {
 		user, ok := row[userKeyAt].(string)
@@ -216,6 +217,7 @@ func (s *Store) appendRollups(rows [][]driver.Value) error {
 		ts := row[tsAt].(time.Time)
 		key := userHour{ts.UTC().Truncate(time.Hour), instance, user}
 		users[key]++
+		days[key.hour.Truncate(24*time.Hour)] = true
 		if plugin, ok := row[pluginAt].(string); ok {
 			plugins[pluginHour{key, plugin}]++
 		}
@@ -247,7 +249,24 @@ func (s *Store) appendRollups(rows [][]driver.Value) error {
 	for id, fl := range firstLast {
 		rollup = append(rollup, []driver.Value{id[0], id[1], fl.first, fl.last})
 	}
-	return s.appendRows("users", rollup)
+	if err := s.appendRows("users", rollup); err != nil {
+		return err
+	}
+	return s.markTouched(ctx, days, len(rollup) > 0)
+}
+
+// markTouched records the days the write added rollup rows to, for the compaction.
+func (s *Store) markTouched(ctx context.Context, days map[time.Time]bool, users bool) error {
+	if err := s.markDays(ctx, "user_hourly", days); err != nil {
+		return err
+	}
+	if err := s.markDays(ctx, "plugin_hourly", days); err != nil {
+		return err
+	}
+	if users {
+		return s.markDays(ctx, "users", map[time.Time]bool{wholeTable: true})
+	}
+	return nil
 }
 
 // feedRollups adds the events of one write to the rollups, in SQL (the path of writes with duplicates).
@@ -267,7 +286,23 @@ func (s *Store) feedRollups(ctx context.Context, batch int64) error {
 			return fmt.Errorf("feed rollups: %w", err)
 		}
 	}
-	return nil
+	rows, err := s.writeConn.QueryContext(ctx, `SELECT DISTINCT date_trunc('day', ts) FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL`, batch)
+	if err != nil {
+		return fmt.Errorf("feed rollups: %w", err)
+	}
+	days := map[time.Time]bool{}
+	for rows.Next() {
+		var day time.Time
+		if err := rows.Scan(&day); err != nil {
+			rows.Close()
+			return err
+		}
+		days[day.UTC()] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	return s.markTouched(ctx, days, len(days) > 0)
 }
 
 // eventRow converts a log record to a row of the events table; nil (and no error) for a record that is not

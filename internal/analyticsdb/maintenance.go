@@ -72,24 +72,27 @@ func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any)
 	return deleted, nil
 }
 
-// rollup describes a table whose rows of one key may repeat, and how to merge them; period is the time column
-// that days are cut by, or "" for a table merged whole (users: one row per user, whatever the day).
+// rollup describes a table whose rows of one key may repeat (a row per write), and how to merge them; period
+// is the time column that days are cut by, or "" for a table merged whole (users: a row per user).
 type rollup struct {
-	table, period, key, merged string
+	table, period, merged string
 }
 
 var rollups = []rollup{
-	{"user_hourly", "hour", "hour, instance, user_key", "hour, instance, user_key, sum(events)::BIGINT"},
-	{"plugin_hourly", "hour", "hour, instance, plugin_id, user_key", "hour, instance, plugin_id, user_key, sum(events)::BIGINT"},
-	{"users", "", "instance, user_key", "instance, user_key, min(first_seen), max(last_seen)"},
+	{"user_hourly", "hour", "hour, instance, user_key, sum(events)::BIGINT"},
+	{"plugin_hourly", "hour", "hour, instance, plugin_id, user_key, sum(events)::BIGINT"},
+	{"users", "", "instance, user_key, min(first_seen), max(last_seen)"},
 }
 
-// CompactRollups merges the rows of each key that separate writes left behind in the rollups (and the
-// first/last-seen rows of each user). It works a day at a time, and only on days that need it, so that each
-// transaction stays small whatever the size of the store.
+// wholeTable is the "day" rollup_days records for a rollup merged whole.
+var wholeTable = time.Unix(0, 0).UTC()
+
+// CompactRollups merges the rows of each key that separate writes left behind in the rollups. It works a day at
+// a time, and only on the days writes have touched since the last run (rollup_days), so that each transaction
+// stays small whatever the size of the store.
 func (s *Store) CompactRollups(ctx context.Context) error {
 	for _, r := range rollups {
-		days, err := s.daysToCompact(ctx, r)
+		days, err := s.touchedDays(ctx, r.table)
 		if err != nil {
 			return err
 		}
@@ -102,15 +105,10 @@ func (s *Store) CompactRollups(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) daysToCompact(ctx context.Context, r rollup) ([]time.Time, error) {
-	day := "date_trunc('day', " + r.period + ")"
-	if r.period == "" {
-		day = "TIMESTAMPTZ '1970-01-01'" // one "day": the whole table
-	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+day+" AS day FROM "+r.table+
-		" GROUP BY 1 HAVING count(*) > count(DISTINCT ("+r.key+")) ORDER BY 1")
+func (s *Store) touchedDays(ctx context.Context, table string) ([]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT day FROM rollup_days WHERE rollup = ? ORDER BY day`, table)
 	if err != nil {
-		return nil, fmt.Errorf("find the days of %s to compact: %w", r.table, err)
+		return nil, fmt.Errorf("find the days of %s to compact: %w", table, err)
 	}
 	defer rows.Close()
 	var days []time.Time
@@ -137,6 +135,7 @@ func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 			"DELETE FROM " + r.table + where,
 			"INSERT INTO " + r.table + " SELECT * FROM compacted",
 			"DROP TABLE compacted",
+			"DELETE FROM rollup_days WHERE rollup = '" + r.table + "' AND day = $1",
 		} {
 			var args []any
 			if strings.Contains(q, "$1") {
@@ -148,6 +147,16 @@ func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 		}
 		return nil
 	})
+}
+
+// markDays records the days a write added rollup rows to.
+func (s *Store) markDays(ctx context.Context, table string, days map[time.Time]bool) error {
+	for day := range days {
+		if _, err := s.writeConn.ExecContext(ctx, `INSERT INTO rollup_days VALUES (?, ?) ON CONFLICT DO NOTHING`, table, day); err != nil {
+			return fmt.Errorf("mark %s: %w", table, err)
+		}
+	}
+	return nil
 }
 
 // AuditEntry is one line of the audit log.

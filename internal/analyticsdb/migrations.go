@@ -125,6 +125,13 @@ CREATE TABLE plugin_hourly (
 	events    BIGINT NOT NULL
 );
 
+-- The days of each rollup that writes have added rows to since the last compaction.
+CREATE TABLE rollup_days (
+	rollup VARCHAR NOT NULL,
+	day    TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (rollup, day)
+);
+
 -- First and last time each user was seen per instance (new vs returning, onboarding); like the rollups, one
 -- row per write, merged by queries (min/max) and by compaction.
 CREATE TABLE users (
