@@ -173,15 +173,24 @@ func metrics() []*Metric {
 
 func activeUsers(q *query, b *sqlb) []Column {
 	if q.Interval == "day" && q.groupBy() == "" {
-		// distinct (user, local day) pairs over the range plus the 27 days before it, joined to each day.
-		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + b.arg(q.Timezone) + ", hour)) AS d FROM " +
-			b.activity(q, (mauDays-1)*24*time.Hour, false) + "), days AS (SELECT timezone(" + b.arg(q.Timezone) + ", t) AS d FROM " + b.buckets(q) + ") " +
-			"SELECT timezone(" + b.arg(q.Timezone) + ", days.d) AS time, " +
-			"count(DISTINCT ud.user_key) FILTER (WHERE ud.d = days.d) AS active_users, " +
-			"count(DISTINCT ud.user_key) FILTER (WHERE ud.d > days.d - INTERVAL " + strconv.Itoa(wauDays) + " DAY) AS wau, " +
-			"count(DISTINCT ud.user_key) AS mau, " +
-			"coalesce(count(DISTINCT ud.user_key) FILTER (WHERE ud.d = days.d) / nullif(count(DISTINCT ud.user_key), 0), 0) AS stickiness " +
-			"FROM days LEFT JOIN ud ON ud.d > days.d - INTERVAL " + strconv.Itoa(mauDays) + " DAY AND ud.d <= days.d GROUP BY days.d ORDER BY days.d")
+		// Each day a user is active opens an interval during which the user counts towards WAU (7 days) and MAU
+		// (28 days), closed early by the user's next active day. The intervals of one user never overlap, so a
+		// running sum of +1 at their starts and -1 at their ends counts distinct users per day: linear in the
+		// active user-days, where joining each day to its trailing window is 28 times that.
+		tz := b.arg(q.Timezone)
+		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + tz + ", hour)) AS d FROM " +
+			b.activity(q, (mauDays-1)*24*time.Hour, false) + "), " +
+			"iv AS (SELECT d, lead(d) OVER (PARTITION BY user_key ORDER BY d) AS next FROM ud), " +
+			"deltas AS (SELECT d AS day, 1 AS dau, 1 AS wau, 1 AS mau FROM iv " +
+			"UNION ALL SELECT d + INTERVAL 1 DAY, -1, 0, 0 FROM iv " +
+			"UNION ALL SELECT least(d + INTERVAL " + strconv.Itoa(wauDays) + " DAY, coalesce(next, d + INTERVAL " + strconv.Itoa(wauDays) + " DAY)), 0, -1, 0 FROM iv " +
+			"UNION ALL SELECT least(d + INTERVAL " + strconv.Itoa(mauDays) + " DAY, coalesce(next, d + INTERVAL " + strconv.Itoa(mauDays) + " DAY)), 0, 0, -1 FROM iv), " +
+			"daily AS (SELECT day, sum(sum(dau)) OVER w AS dau, sum(sum(wau)) OVER w AS wau, sum(sum(mau)) OVER w AS mau " +
+			"FROM deltas GROUP BY day WINDOW w AS (ORDER BY day ROWS UNBOUNDED PRECEDING)), " +
+			"days AS (SELECT t, timezone(" + b.arg(q.Timezone) + ", t) AS d FROM " + b.buckets(q) + ") " +
+			"SELECT days.t AS time, coalesce(last.dau, 0) AS active_users, coalesce(last.wau, 0) AS wau, coalesce(last.mau, 0) AS mau, " +
+			"coalesce(last.dau / nullif(last.mau, 0), 0) AS stickiness FROM days " +
+			"LEFT JOIN LATERAL (SELECT * FROM daily WHERE daily.day <= days.d ORDER BY daily.day DESC LIMIT 1) last ON true ORDER BY days.t")
 		return []Column{colTime, number("active_users", "users", ""), number("wau", "users", ""), number("mau", "users", ""), number("stickiness", "ratio", "")}
 	}
 	dim := q.groupBy()
