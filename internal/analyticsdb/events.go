@@ -119,6 +119,7 @@ type WriteResult struct {
 func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (WriteResult, error) {
 	var res WriteResult
 	var rows [][]driver.Value
+	ids := map[duckdb.UUID]bool{} // an event twice in one write (two senders, two formats) is stored once
 	index := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
@@ -132,7 +133,10 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 					res.Rejected = append(res.Rejected, Rejection{Index: index, Reason: err.Error()})
 				case row == nil:
 					res.Skipped++
+				case ids[row[0].(duckdb.UUID)]:
+					res.Duplicates++
 				default:
+					ids[row[0].(duckdb.UUID)] = true
 					rows = append(rows, row)
 				}
 				index++
@@ -142,6 +146,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	if len(rows) == 0 {
 		return res, nil
 	}
+	ids = nil
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,7 +176,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		return WriteResult{}, fmt.Errorf("write %d events: %w", len(rows), err)
 	}
 	s.nextBatch++
-	res.Duplicates = len(rows) - res.Stored
+	res.Duplicates += len(rows) - res.Stored
 	return res, nil
 }
 
@@ -180,7 +185,7 @@ func isDuplicateKey(err error) bool {
 	if errors.As(err, &dbErr) && dbErr.Type == duckdb.ErrorTypeConstraint {
 		return true
 	}
-	return err != nil && strings.Contains(err.Error(), "Duplicate key")
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "duplicate key") // the appender's wrapping hides the type
 }
 
 // Positions of the rollups' inputs in an event row.

@@ -2,6 +2,7 @@ package analyticsdb
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -318,4 +319,35 @@ func TestWriteMixOfStoredAndNewEvents(t *testing.T) {
 	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`), "the rollups count each event once")
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_hourly`))
+}
+
+func TestSameEventTwiceInOneWrite(t *testing.T) {
+	s, _ := openStore(t)
+	ld, occs := simulatedLogs(t, 10)
+	twice := plog.NewLogs()
+	ld.CopyTo(twice)
+	ld.ResourceLogs().At(0).CopyTo(twice.ResourceLogs().AppendEmpty())
+	res, err := s.WriteLogs(context.Background(), twice, now)
+	require.NoError(t, err)
+	assert.Equal(t, len(occs), res.Stored)
+	assert.Equal(t, len(occs), res.Duplicates)
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+}
+
+// A duplicate key found by the database (an event stored by an earlier write) is recognised whatever the
+// driver's wrapping, so the write takes the conflict-tolerant path instead of failing for ever.
+func TestDuplicateKeyErrorIsRecognised(t *testing.T) {
+	s, _ := openStore(t)
+	ld, _ := simulatedLogs(t, 5)
+	_, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	var rows [][]driver.Value
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	row, err := eventRow(lrs.At(0), ld.ResourceLogs().At(0).Resource().Attributes(), now)
+	require.NoError(t, err)
+	row[len(row)-1] = int64(99)
+	rows = append(rows, row)
+	err = s.inTx(context.Background(), func() error { return s.appendRows("events", rows) })
+	require.Error(t, err)
+	assert.True(t, isDuplicateKey(err), "%v", err)
 }
