@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/insights-collector/insights-collector/bench/internal/hostinfo"
 	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
@@ -380,7 +381,7 @@ func report(w io.Writer, selected []scenario, results map[string][]measurement, 
 	perEvents := func(name string) float64 {
 		return median(results[name], func(m measurement) float64 { return m.cpuSeconds }) / float64(nEvents) * 100_000
 	}
-	fmt.Fprintf(w, "\n%d events per run, %d per request, %d clients, median of %d runs; %s\n\n", nEvents, batchSize, clients, runs, machine())
+	fmt.Fprintf(w, "\n%d events per run, %d per request, %d clients, median of %d runs; %s\n\n", nEvents, batchSize, clients, runs, hostinfo.Describe())
 	fmt.Fprintln(w, "| scenario | collector CPU-s per 100k events | peak RSS (MiB) | ratio to | ratio |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, s := range selected {
@@ -392,17 +393,4 @@ func report(w io.Writer, selected []scenario, results map[string][]measurement, 
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %.0f | %s | %s |\n", s.name, perEvents(s.name), rss, base, ratio)
 	}
-}
-
-func machine() string {
-	model := "unknown CPU"
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%d cores (%s), %s", runtime.NumCPU(), model, runtime.Version())
 }

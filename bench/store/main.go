@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/bench/internal/hostinfo"
 	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/simulator"
@@ -314,7 +314,7 @@ func measureQueries(ctx context.Context, o options, dbPath string, pg *pgx.Conn)
 	}
 	defer stop()
 	build, _ := os.ReadFile(filepath.Join(o.dir, "build.txt"))
-	fmt.Printf("\n%s%d runs per query (median), %s\n\n", build, o.runs, machine())
+	fmt.Printf("\n%s%d runs per query (median), %s\n\n", build, o.runs, hostinfo.Describe())
 	fmt.Println("| question | store (query API) | store, DB time | PostgreSQL (RHDH schema) | PostgreSQL / store |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, q := range questions() {
@@ -469,17 +469,4 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func machine() string {
-	model := "unknown CPU"
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%d cores (%s), %s", runtime.NumCPU(), model, runtime.Version())
 }
