@@ -29,8 +29,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/bench/internal/hostinfo"
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/simulator"
