@@ -38,10 +38,12 @@ lint:
 	@unformatted=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## generate: regenerate cmd/otelcol-insights from builder-config.yaml and docs/ from the event contract
+## generate: regenerate cmd/otelcol-insights from builder-config.yaml, and docs/ from the event contract and the
+## query API's catalogue
 generate:
 	$(GO) tool builder --config builder-config.yaml --skip-get-modules --skip-compilation
 	$(GO) run ./internal/semconv/gendoc
+	$(GO) run ./extension/insightsstore/internal/queryapi/genopenapi
 
 ## bench: the end-to-end harness: our receiver vs a plain OTLP pipeline on the same binary and load
 bench: build

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -183,4 +185,12 @@ func TestErasureIsAuditedAndComplete(t *testing.T) {
 	assert.Zero(t, n)
 	require.NoError(t, f.store.DB().QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'erase' AND target = ? AND row_count > 0`, victim).Scan(&n))
 	assert.Equal(t, 1, n)
+}
+
+func TestCommittedOpenAPIIsUpToDate(t *testing.T) {
+	want, err := OpenAPIJSON()
+	require.NoError(t, err)
+	committed, err := os.ReadFile(filepath.Join("..", "..", "..", "..", OpenAPIPath))
+	require.NoError(t, err, "run `make generate`")
+	assert.Equal(t, string(want), string(committed), "%s is stale: run `make generate`", OpenAPIPath)
 }

@@ -1,8 +1,18 @@
 package queryapi
 
 import (
+	"encoding/json"
 	"slices"
 )
+
+// OpenAPIPath is where OpenAPIJSON's output is committed, relative to the repository root.
+const OpenAPIPath = "docs/query-api.openapi.json"
+
+// OpenAPIJSON renders the OpenAPI document of the whole catalogue, indented, as committed in OpenAPIPath.
+func OpenAPIJSON() ([]byte, error) {
+	doc, err := json.MarshalIndent(OpenAPI(Catalog()), "", "  ")
+	return append(doc, '\n'), err
+}
 
 // MetricInfo is a metric as GET /api/v1/metrics describes it; the Grafana data source builds its query editor
 // from it.
