@@ -92,7 +92,14 @@ func run(ctx context.Context, o options) error {
 		defer pg.Close(ctx)
 	}
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
-		if err := build(ctx, o, dbPath, pg); err != nil {
+		load := pg
+		if loaded, err := postgresLoaded(ctx, pg); err != nil {
+			return err
+		} else if loaded {
+			fmt.Fprintln(os.Stderr, "PostgreSQL already holds the data set: building the store only")
+			load = nil
+		}
+		if err := build(ctx, o, dbPath, load); err != nil {
 			for _, suffix := range []string{"", ".wal", ".tmp"} { // a half-built data set is not reused
 				_ = os.RemoveAll(dbPath + suffix)
 			}
@@ -168,6 +175,19 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	}
 	fmt.Fprintln(os.Stderr, summary)
 	return os.WriteFile(filepath.Join(o.dir, "build.txt"), []byte(summary+"\n"), 0o600)
+}
+
+// postgresLoaded says whether PostgreSQL holds the data set of an earlier run (the simulation is deterministic,
+// so it is the same), so that rebuilding the store alone does not reload it.
+func postgresLoaded(ctx context.Context, pg *pgx.Conn) (bool, error) {
+	if pg == nil {
+		return false, nil
+	}
+	var n int64
+	if err := pg.QueryRow(ctx, `SELECT CASE WHEN to_regclass('events') IS NULL THEN 0 ELSE (SELECT count(*) FROM events) END`).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for the PostgreSQL data set: %w", err)
+	}
+	return n > 0, nil
 }
 
 func createRHDHSchema(ctx context.Context, pg *pgx.Conn) error {

@@ -25,6 +25,13 @@ type Config struct {
 	Retention time.Duration `mapstructure:"retention"`
 	// MaintenanceInterval is how often retention, rollup compaction and a checkpoint run.
 	MaintenanceInterval time.Duration `mapstructure:"maintenance_interval"`
+	// Timezone (IANA) cuts the days of the daily rollups: dashboards asking for days, weeks or months in this
+	// zone read the rollups; other zones are answered from the events, more slowly. Set it to the zone your
+	// dashboards use. Changing it rebuilds the rollups at the next start.
+	Timezone string `mapstructure:"timezone"`
+	// DedupWindow is how many of the most recently stored event ids each write is checked against, so that a
+	// redelivered event is stored once (about 40 bytes of memory each).
+	DedupWindow int `mapstructure:"dedup_window"`
 	// QueryAPI serves the metrics over HTTP; `query_api: {enabled: false}` turns it off.
 	QueryAPI configoptional.Optional[QueryAPIConfig] `mapstructure:"query_api"`
 }
@@ -48,7 +55,11 @@ type TokenConfig struct {
 
 var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
-const minTokenLength = 16
+const (
+	minTokenLength = 16
+	// minDedupWindow covers a few of the exporter's largest writes, which a crash may make it replay.
+	minDedupWindow = 100_000
+)
 
 // Validate checks the configuration.
 func (cfg *Config) Validate() error {
@@ -67,6 +78,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaintenanceInterval < time.Minute {
 		errs = append(errs, errors.New("maintenance_interval must be at least 1m"))
+	}
+	if _, err := time.LoadLocation(cfg.Timezone); err != nil || cfg.Timezone == "" || cfg.Timezone == "Local" {
+		errs = append(errs, fmt.Errorf("timezone %q must be an IANA time zone such as UTC or Europe/Berlin", cfg.Timezone))
+	}
+	if cfg.DedupWindow < minDedupWindow {
+		errs = append(errs, fmt.Errorf("dedup_window must be at least %d events", minDedupWindow))
 	}
 	if api := cfg.QueryAPI.Get(); api != nil {
 		errs = append(errs, api.validate())

@@ -31,6 +31,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "./data/insights.duckdb", cfg.Path)
 	assert.Equal(t, "512MB", cfg.MemoryLimit)
 	assert.Equal(t, 400*24*time.Hour, cfg.Retention)
+	assert.Equal(t, "UTC", cfg.Timezone)
+	assert.Equal(t, 1_000_000, cfg.DedupWindow)
 	assert.False(t, cfg.QueryAPI.HasValue(), "the query API is off until configured")
 
 	cfg, err = loadConfig(t, "full")
@@ -39,6 +41,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 2, cfg.Threads)
 	assert.Equal(t, 100*24*time.Hour, cfg.Retention)
 	assert.Equal(t, 6*time.Hour, cfg.MaintenanceInterval)
+	assert.Equal(t, "Europe/Berlin", cfg.Timezone)
+	assert.Equal(t, 250_000, cfg.DedupWindow)
 	api := cfg.QueryAPI.Get()
 	require.NotNil(t, api)
 	assert.Equal(t, "0.0.0.0:4321", api.ServerConfig.NetAddr.Endpoint)
@@ -55,7 +59,7 @@ func TestConfigErrors(t *testing.T) {
 	_, err := loadConfig(t, "bad")
 	require.Error(t, err)
 	for _, want := range []string{"path must be set", `memory_limit "lots"`, "threads must not be negative", "retention must be at least 24h",
-		"maintenance_interval must be at least 1m", "query_api: endpoint must be set", "tokens[0]: name must be set",
+		"maintenance_interval must be at least 1m", `timezone "Mars/Olympus_Mons"`, "dedup_window must be at least 100000", "query_api: endpoint must be set", "tokens[0]: name must be set",
 		"tokens[0] (): token must have at least 16", `unknown role "king"`, `the name "twin" is used twice`,
 		"tokens[2] (twin): the same token", "k_anonymity must be at least 1"} {
 		assert.ErrorContains(t, err, want)

@@ -59,7 +59,8 @@ func newStoreExtension(cfg *Config, set extension.Settings) (*storeExtension, er
 
 // Start opens the database, starts the maintenance job and serves the query API.
 func (e *storeExtension) Start(ctx context.Context, host component.Host) error {
-	store, err := analyticsdb.Open(ctx, analyticsdb.Options{Path: e.cfg.Path, MemoryLimit: e.cfg.MemoryLimit, Threads: e.cfg.Threads})
+	store, err := analyticsdb.Open(ctx, analyticsdb.Options{Path: e.cfg.Path, MemoryLimit: e.cfg.MemoryLimit, Threads: e.cfg.Threads,
+		Timezone: e.cfg.Timezone, DedupWindow: e.cfg.DedupWindow})
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (e *storeExtension) Start(ctx context.Context, host component.Host) error {
 	e.store = store
 	e.mu.Unlock()
 	e.set.Logger.Info("Analytics store open", zap.String("path", e.cfg.Path), zap.String("memory_limit", e.cfg.MemoryLimit),
-		zap.Duration("retention", e.cfg.Retention))
+		zap.Duration("retention", e.cfg.Retention), zap.String("rollup_timezone", e.cfg.Timezone), zap.Bool("rollups_rebuilt", store.RebuiltRollups()))
 
 	if api := e.cfg.QueryAPI.Get(); api != nil {
 		if err := e.serve(ctx, host, api); err != nil {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 
 	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/metadata"
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 )
 
 const (
@@ -19,6 +20,7 @@ const (
 	defaultMaintenanceInterval = 24 * time.Hour
 	defaultQueryEndpoint       = "localhost:4321"
 	defaultKAnonymity          = 5
+	defaultTimezone            = "UTC"
 )
 
 // NewFactory creates the factory of the insights_store extension.
@@ -34,6 +36,8 @@ func createDefaultConfig() component.Config {
 		MemoryLimit:         defaultMemoryLimit,
 		Retention:           defaultRetention,
 		MaintenanceInterval: defaultMaintenanceInterval,
+		Timezone:            defaultTimezone,
+		DedupWindow:         analyticsdb.DefaultDedupWindow,
 		QueryAPI:            configoptional.Default(QueryAPIConfig{ServerConfig: server, KAnonymity: defaultKAnonymity}),
 	}
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -110,16 +107,53 @@ type WriteResult struct {
 }
 
 // WriteLogs stores the events among the log records, atomically: the events and the rollups fed from them are
-// committed together or not at all. (The sessions table is filled once the sessionization processor emits
-// session.end events.)
-//
-// The common case, new events only, takes the fast path: a plain Appender, with the rollups aggregated in Go.
-// A redelivery trips the primary key; the write is then redone with `INSERT … ON CONFLICT DO NOTHING`, which
-// skips the stored events, and the rollups are fed by SQL from what was inserted.
+// committed together or not at all. An event whose id was stored by a recent write (a redelivery) or appears
+// earlier in the same write is counted as a duplicate and not stored again. (The sessions table is filled once
+// the sessionization processor emits session.end events.)
 func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (WriteResult, error) {
+	res, rows := s.eventRows(ld, now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fresh := rows[:0]
+	for _, row := range rows {
+		if s.recent.has(row[0].(duckdb.UUID)) {
+			res.Duplicates++
+			continue
+		}
+		fresh = append(fresh, row)
+	}
+	if len(fresh) == 0 {
+		return res, nil
+	}
+	batch := s.nextBatch
+	aggregates := newDailyAggregates(s.loc)
+	for _, row := range fresh {
+		row[len(row)-1] = batch
+		aggregates.add(row)
+	}
+	err := s.inTx(ctx, func() error {
+		if err := s.appendRows("events", fresh); err != nil {
+			return err
+		}
+		return s.appendRollups(ctx, aggregates)
+	})
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("write %d events: %w", len(fresh), err)
+	}
+	s.nextBatch++
+	for _, row := range fresh {
+		s.recent.add(row[0].(duckdb.UUID))
+	}
+	res.Stored = len(fresh)
+	return res, nil
+}
+
+// eventRows converts the log records to event rows, counting what is not stored: rejected records, records that
+// are not events, and events repeated within the write (two senders, two formats).
+func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.Value) {
 	var res WriteResult
 	var rows [][]driver.Value
-	ids := map[duckdb.UUID]bool{} // an event twice in one write (two senders, two formats) is stored once
+	ids := map[duckdb.UUID]bool{}
 	index := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
@@ -143,171 +177,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 			}
 		}
 	}
-	if len(rows) == 0 {
-		return res, nil
-	}
-	ids = nil
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	batch := s.nextBatch
-	for _, row := range rows {
-		row[len(row)-1] = batch
-	}
-	err := s.inTx(ctx, func() error {
-		if err := s.appendRows("events", rows); err != nil {
-			return err
-		}
-		res.Stored = len(rows)
-		return s.appendRollups(ctx, rows)
-	})
-	if isDuplicateKey(err) {
-		err = s.inTx(ctx, func() error {
-			if err := s.insertRows("events", rows); err != nil {
-				return err
-			}
-			if err := s.writeConn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE ingest_batch = ?`, batch).Scan(&res.Stored); err != nil {
-				return fmt.Errorf("count stored events: %w", err)
-			}
-			return s.feedRollups(ctx, batch)
-		})
-	}
-	if err != nil {
-		return WriteResult{}, fmt.Errorf("write %d events: %w", len(rows), err)
-	}
-	s.nextBatch++
-	res.Duplicates += len(rows) - res.Stored
-	return res, nil
-}
-
-func isDuplicateKey(err error) bool {
-	var dbErr *duckdb.Error
-	if errors.As(err, &dbErr) && dbErr.Type == duckdb.ErrorTypeConstraint {
-		return true
-	}
-	return err != nil && strings.Contains(strings.ToLower(err.Error()), "duplicate key") // the appender's wrapping hides the type
-}
-
-// Positions of the rollups' inputs in an event row.
-var (
-	tsAt       = slices.Index(eventColumns, "ts")
-	userKeyAt  = slices.Index(eventColumns, "user_key")
-	pluginAt   = slices.Index(eventColumns, "plugin_id")
-	instanceAt = slices.Index(eventColumns, "instance")
-)
-
-type userHour struct {
-	hour           time.Time
-	instance, user string
-}
-
-type pluginHour struct {
-	userHour
-	plugin string
-}
-
-type seen struct{ first, last time.Time }
-
-// appendRollups aggregates new event rows into the rollups (the same as feedRollups, without SQL).
-func (s *Store) appendRollups(ctx context.Context, rows [][]driver.Value) error {
-	users, plugins := map[userHour]int64{}, map[pluginHour]int64{}
-	days := map[time.Time]bool{}
-	firstLast := map[[2]string]seen{}
-	for _, row := range rows {
-		user, ok := row[userKeyAt].(string)
-		if !ok {
-			continue
-		}
-		instance, _ := row[instanceAt].(string)
-		ts := row[tsAt].(time.Time)
-		key := userHour{ts.UTC().Truncate(time.Hour), instance, user}
-		users[key]++
-		days[key.hour.Truncate(24*time.Hour)] = true
-		if plugin, ok := row[pluginAt].(string); ok {
-			plugins[pluginHour{key, plugin}]++
-		}
-		id := [2]string{instance, user}
-		fl, ok := firstLast[id]
-		if !ok || ts.Before(fl.first) {
-			fl.first = ts
-		}
-		if !ok || ts.After(fl.last) {
-			fl.last = ts
-		}
-		firstLast[id] = fl
-	}
-	rollup := make([][]driver.Value, 0, len(users))
-	for k, n := range users {
-		rollup = append(rollup, []driver.Value{k.hour, k.instance, k.user, n})
-	}
-	if err := s.appendRows("user_hourly", rollup); err != nil {
-		return err
-	}
-	rollup = rollup[:0]
-	for k, n := range plugins {
-		rollup = append(rollup, []driver.Value{k.hour, k.instance, k.plugin, k.user, n})
-	}
-	if err := s.appendRows("plugin_hourly", rollup); err != nil {
-		return err
-	}
-	rollup = rollup[:0]
-	for id, fl := range firstLast {
-		rollup = append(rollup, []driver.Value{id[0], id[1], fl.first, fl.last})
-	}
-	if err := s.appendRows("users", rollup); err != nil {
-		return err
-	}
-	return s.markTouched(ctx, days, len(rollup) > 0)
-}
-
-// markTouched records the days the write added rollup rows to, for the compaction.
-func (s *Store) markTouched(ctx context.Context, days map[time.Time]bool, users bool) error {
-	if err := s.markDays(ctx, "user_hourly", days); err != nil {
-		return err
-	}
-	if err := s.markDays(ctx, "plugin_hourly", days); err != nil {
-		return err
-	}
-	if users {
-		return s.markDays(ctx, "users", map[time.Time]bool{wholeTable: true})
-	}
-	return nil
-}
-
-// feedRollups adds the events of one write to the rollups, in SQL (the path of writes with duplicates).
-func (s *Store) feedRollups(ctx context.Context, batch int64) error {
-	for _, q := range []string{
-		`INSERT INTO user_hourly
-		 SELECT date_trunc('hour', ts), coalesce(instance, ''), user_key, count(*)
-		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL GROUP BY ALL`,
-		`INSERT INTO plugin_hourly
-		 SELECT date_trunc('hour', ts), coalesce(instance, ''), plugin_id, user_key, count(*)
-		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL`,
-		`INSERT INTO users
-		 SELECT coalesce(instance, ''), user_key, min(ts), max(ts)
-		 FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL GROUP BY ALL`,
-	} {
-		if _, err := s.writeConn.ExecContext(ctx, q, batch); err != nil {
-			return fmt.Errorf("feed rollups: %w", err)
-		}
-	}
-	rows, err := s.writeConn.QueryContext(ctx, `SELECT DISTINCT date_trunc('day', ts) FROM events WHERE ingest_batch = ? AND user_key IS NOT NULL`, batch)
-	if err != nil {
-		return fmt.Errorf("feed rollups: %w", err)
-	}
-	days := map[time.Time]bool{}
-	for rows.Next() {
-		var day time.Time
-		if err := rows.Scan(&day); err != nil {
-			rows.Close()
-			return err
-		}
-		days[day.UTC()] = true
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return err
-	}
-	return s.markTouched(ctx, days, len(days) > 0)
+	return res, rows
 }
 
 // eventRow converts a log record to a row of the events table; nil (and no error) for a record that is not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,8 +28,11 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 		{"sessions", "end_ts < ?"},
 		{"backend_requests", "ts < ?"},
 		{"backend_metrics", "ts < ?"},
-		{"user_hourly", "hour < date_trunc('hour', ?::TIMESTAMPTZ)"},
-		{"plugin_hourly", "hour < date_trunc('hour', ?::TIMESTAMPTZ)"},
+		// A rollup day goes once all of it is past the cutoff.
+		{"user_daily", "day + INTERVAL 1 DAY <= ?"},
+		{"plugin_daily", "day + INTERVAL 1 DAY <= ?"},
+		{"entity_daily", "day + INTERVAL 1 DAY <= ?"},
+		{"feature_daily", "day + INTERVAL 1 DAY <= ?"},
 		{"users", "last_seen < ?"},
 		{"audit_log", "ts < ?"},
 	}, cutoff)
@@ -40,8 +44,10 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 	return s.deleteWhere(ctx, []tableFilter{
 		{"events", "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"},
 		{"sessions", "user_key = $1"},
-		{"user_hourly", "user_key = $1"},
-		{"plugin_hourly", "user_key = $1"},
+		{"user_daily", "user_key = $1"},
+		{"plugin_daily", "user_key = $1"},
+		{"entity_daily", "user_key = $1"},
+		{"feature_daily", "user_key = $1"},
 		{"users", "user_key = $1"},
 	}, key)
 }
@@ -73,16 +79,15 @@ func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any)
 }
 
 // rollup describes a table whose rows of one key may repeat (a row per write), and how to merge them; period
-// is the time column that days are cut by, or "" for a table merged whole (users: a row per user).
+// is the column holding the day, or "" for a table merged whole (users: a row per user). rebuildSQL computes
+// a daily rollup from the events (%[1]s: the day of an event).
 type rollup struct {
 	table, period, merged string
+	rebuildSQL            string
 }
 
-var rollups = []rollup{
-	{"user_hourly", "hour", "hour, instance, user_key, sum(events)::BIGINT"},
-	{"plugin_hourly", "hour", "hour, instance, plugin_id, user_key, sum(events)::BIGINT"},
-	{"users", "", "instance, user_key, min(first_seen), max(last_seen)"},
-}
+// compacted are the rollups the compaction merges.
+var compacted = append(slices.Clone(dailyRollups), rollup{table: "users", merged: "instance, user_key, min(first_seen), max(last_seen)"})
 
 // wholeTable is the "day" rollup_days records for a rollup merged whole.
 var wholeTable = time.Unix(0, 0).UTC()
@@ -91,7 +96,7 @@ var wholeTable = time.Unix(0, 0).UTC()
 // a time, and only on the days writes have touched since the last run (rollup_days), so that each transaction
 // stays small whatever the size of the store.
 func (s *Store) CompactRollups(ctx context.Context) error {
-	for _, r := range rollups {
+	for _, r := range compacted {
 		days, err := s.touchedDays(ctx, r.table)
 		if err != nil {
 			return err
@@ -125,7 +130,7 @@ func (s *Store) touchedDays(ctx context.Context, table string) ([]time.Time, err
 func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	where := " WHERE " + r.period + " >= $1 AND " + r.period + " < $1 + INTERVAL 1 DAY"
+	where := " WHERE " + r.period + " = $1"
 	if r.period == "" {
 		where = " WHERE $1 IS NOT NULL"
 	}
@@ -149,12 +154,21 @@ func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 	})
 }
 
-// markDays records the days a write added rollup rows to.
-func (s *Store) markDays(ctx context.Context, table string, days map[time.Time]bool) error {
-	for day := range days {
-		if _, err := s.writeConn.ExecContext(ctx, `INSERT INTO rollup_days VALUES (?, ?) ON CONFLICT DO NOTHING`, table, day); err != nil {
-			return fmt.Errorf("mark %s: %w", table, err)
+// markDays records the days a write added rollup rows to, in one statement.
+func (s *Store) markDays(ctx context.Context, marks map[string][]time.Time) error {
+	var values []string
+	var args []any
+	for table, days := range marks {
+		for _, day := range days {
+			values = append(values, "(?, ?)")
+			args = append(args, table, day)
 		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	if _, err := s.writeConn.ExecContext(ctx, `INSERT INTO rollup_days VALUES `+strings.Join(values, ", ")+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		return fmt.Errorf("mark the days to compact: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package analyticsdb
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -66,7 +65,7 @@ func TestWriteLogsIsIdempotent(t *testing.T) {
 	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
 
 	// The rollups count each event once too.
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
 	users := map[string]bool{}
 	for _, o := range occs {
 		users[o.User] = true
@@ -143,7 +142,7 @@ func TestReopenKeepsDataAndBatches(t *testing.T) {
 	res, err := s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
 	assert.Zero(t, res.Stored, "ids are remembered across restarts")
-	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM schema_migrations`))
+	assert.Equal(t, len(migrations), count(t, s, `SELECT count(*) FROM schema_migrations`))
 }
 
 func TestRetention(t *testing.T) {
@@ -163,7 +162,9 @@ func TestRetention(t *testing.T) {
 	assert.Equal(t, int64(want), deleted["events"])
 	assert.Equal(t, len(occs)-want, count(t, s, `SELECT count(*) FROM events`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM events WHERE ts < ?`, cutoff))
-	assert.Zero(t, count(t, s, `SELECT count(*) FROM user_hourly WHERE hour < date_trunc('hour', ?::TIMESTAMPTZ)`, cutoff))
+	for _, table := range []string{"user_daily", "plugin_daily", "entity_daily", "feature_daily"} {
+		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE day + INTERVAL 1 DAY <= ?", cutoff), table)
+	}
 }
 
 func TestEraseUser(t *testing.T) {
@@ -182,7 +183,7 @@ func TestEraseUser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(own), deleted["events"])
 	assert.Equal(t, int64(1), deleted["users"])
-	for _, table := range []string{"events", "user_hourly", "plugin_hourly", "users"} {
+	for _, table := range []string{"events", "user_daily", "plugin_daily", "entity_daily", "feature_daily", "users"} {
 		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE user_key = ?", victim), table)
 	}
 	assert.Equal(t, len(occs)-own, count(t, s, `SELECT count(*) FROM events`))
@@ -191,7 +192,7 @@ func TestEraseUser(t *testing.T) {
 func TestCompactRollups(t *testing.T) {
 	s, _ := openStore(t)
 	ld, occs := simulatedLogs(t, 20)
-	// Two writes of the same hour leave two rollup rows per key; compaction merges them.
+	// Two writes of the same day leave two rollup rows per key; compaction merges them.
 	half := plog.NewLogs()
 	ld.ResourceLogs().At(0).CopyTo(half.ResourceLogs().AppendEmpty())
 	records := half.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
@@ -201,13 +202,15 @@ func TestCompactRollups(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
-	before := count(t, s, `SELECT count(*) FROM user_hourly`)
+	before := count(t, s, `SELECT count(*) FROM feature_daily`)
 	require.NoError(t, s.CompactRollups(context.Background()))
-	after := count(t, s, `SELECT count(*) FROM user_hourly`)
+	after := count(t, s, `SELECT count(*) FROM feature_daily`)
 	assert.Less(t, after, before)
-	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT hour, instance, user_key FROM user_hourly)`))
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_hourly`))
+	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, plugin_id, action, subject, user_key FROM feature_daily)`))
+	assert.Equal(t, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, user_key FROM user_daily)`), count(t, s, `SELECT count(*) FROM user_daily`))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM rollup_days`), "every touched day was compacted")
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_daily`))
 	assert.Equal(t, count(t, s, `SELECT count(DISTINCT user_key) FROM users`), count(t, s, `SELECT count(*) FROM users`), "one row per user")
 }
 
@@ -302,7 +305,7 @@ func TestPluginOfPath(t *testing.T) {
 	}
 }
 
-// A redelivery mixed with new events takes the slow path: only the new events are stored and counted.
+// A redelivery mixed with new events: only the new events are stored and counted.
 func TestWriteMixOfStoredAndNewEvents(t *testing.T) {
 	s, _ := openStore(t)
 	ld, occs := simulatedLogs(t, 30)
@@ -317,8 +320,8 @@ func TestWriteMixOfStoredAndNewEvents(t *testing.T) {
 	assert.Equal(t, len(occs)-first.Stored, res.Stored)
 	assert.Equal(t, first.Stored, res.Duplicates)
 	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`), "the rollups count each event once")
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_hourly`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`), "the rollups count each event once")
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_daily`))
 }
 
 func TestSameEventTwiceInOneWrite(t *testing.T) {
@@ -331,23 +334,104 @@ func TestSameEventTwiceInOneWrite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(occs), res.Stored)
 	assert.Equal(t, len(occs), res.Duplicates)
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_hourly`))
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
 }
 
-// A duplicate key found by the database (an event stored by an earlier write) is recognised whatever the
-// driver's wrapping, so the write takes the conflict-tolerant path instead of failing for ever.
-func TestDuplicateKeyErrorIsRecognised(t *testing.T) {
-	s, _ := openStore(t)
-	ld, _ := simulatedLogs(t, 5)
-	_, err := s.WriteLogs(context.Background(), ld, now)
+// The store recognises redeliveries of its most recent events; an event older than the window is stored again.
+func TestDedupWindow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.duckdb")
+	s, err := Open(context.Background(), Options{Path: path, DedupWindow: 10})
 	require.NoError(t, err)
-	var rows [][]driver.Value
-	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	row, err := eventRow(lrs.At(0), ld.ResourceLogs().At(0).Resource().Attributes(), now)
+	ld, occs := simulatedLogs(t, 5)
+	require.Greater(t, len(occs), 20)
+	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	single := func(i int) plog.Logs {
+		one := plog.NewLogs()
+		ld.ResourceLogs().At(0).Resource().CopyTo(one.ResourceLogs().AppendEmpty().Resource())
+		records.At(i).CopyTo(one.ResourceLogs().At(0).ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+		return one
+	}
+	for i := range 20 {
+		_, err := s.WriteLogs(context.Background(), single(i), now)
+		require.NoError(t, err)
+	}
+	res, err := s.WriteLogs(context.Background(), single(19), now)
 	require.NoError(t, err)
-	row[len(row)-1] = int64(99)
-	rows = append(rows, row)
-	err = s.inTx(context.Background(), func() error { return s.appendRows("events", rows) })
-	require.Error(t, err)
-	assert.True(t, isDuplicateKey(err), "%v", err)
+	assert.Equal(t, 1, res.Duplicates, "a recent event is recognised")
+	require.NoError(t, s.Close(context.Background()))
+
+	s, err = Open(context.Background(), Options{Path: path, DedupWindow: 10})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	res, err = s.WriteLogs(context.Background(), single(15), now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Duplicates, "the recent ids are reloaded when the store opens")
+	res, err = s.WriteLogs(context.Background(), single(0), now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Stored, "beyond the window an event is stored again")
+}
+
+// The rollups fed in Go at each write are the rollups SQL computes from the events, in a time zone with a
+// daylight-saving change inside the data.
+func TestRollupsAtIngestMatchARebuild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.duckdb")
+	s, err := Open(context.Background(), Options{Path: path, Timezone: "Europe/Berlin"})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	cfg := simulator.DefaultConfig()
+	cfg.Start, cfg.Days, cfg.Users, cfg.Teams = time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC), 3, 40, 3 // DST ends on the 25th
+	w, err := simulator.NewWorld(cfg)
+	require.NoError(t, err)
+	for d := range cfg.Days {
+		_, err := s.WriteLogs(context.Background(), wireformat.OTLP(w.Day(d)), cfg.Start.AddDate(0, 0, 4))
+		require.NoError(t, err)
+	}
+	snapshot := func() map[string][]string {
+		out := map[string][]string{}
+		for _, r := range dailyRollups {
+			rows, err := s.DB().Query("SELECT " + r.merged + " FROM " + r.table + " GROUP BY ALL ORDER BY ALL")
+			require.NoError(t, err)
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				require.NoError(t, rows.Scan(ptrs...))
+				out[r.table] = append(out[r.table], fmt.Sprint(vals...))
+			}
+			require.NoError(t, rows.Close())
+			require.NotEmpty(t, out[r.table], r.table)
+		}
+		return out
+	}
+	atIngest := snapshot()
+	_, err = s.DB().Exec(`DELETE FROM store_settings`)
+	require.NoError(t, err)
+	rebuilt, err := s.ensureRollupTimezone(context.Background())
+	require.NoError(t, err)
+	require.True(t, rebuilt)
+	assert.Equal(t, atIngest, snapshot())
+	var hours float64
+	require.NoError(t, s.DB().QueryRow(`SELECT max(epoch(day)) - min(epoch(day)) FROM user_daily WHERE day > '2026-10-24 12:00:00+00' AND day < '2026-10-26 12:00:00+00'`).Scan(&hours))
+	assert.Equal(t, 25*3600.0, hours, "the day of the change lasts 25 hours")
+}
+
+// Opening the store with another rollup time zone rebuilds the rollups in it.
+func TestChangingTheTimezoneRebuildsTheRollups(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.duckdb")
+	s, err := Open(context.Background(), Options{Path: path})
+	require.NoError(t, err)
+	ld, occs := simulatedLogs(t, 10)
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	require.NoError(t, s.Close(context.Background()))
+	s, err = Open(context.Background(), Options{Path: path, Timezone: "Asia/Kolkata"})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM user_daily WHERE strftime(timezone('Asia/Kolkata', day), '%H:%M') <> '00:00'`),
+		"days start at midnight in Kolkata")
+	assert.Positive(t, count(t, s, `SELECT count(*) FROM user_daily`))
 }

@@ -178,7 +178,7 @@ func activeUsers(q *query, b *sqlb) []Column {
 		// running sum of +1 at their starts and -1 at their ends counts distinct users per day: linear in the
 		// active user-days, where joining each day to its trailing window is 28 times that.
 		tz := b.arg(q.Timezone)
-		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + tz + ", hour)) AS d FROM " +
+		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + tz + ", t)) AS d FROM " +
 			b.activity(q, (mauDays-1)*24*time.Hour, false) + "), " +
 			"iv AS (SELECT d, lead(d) OVER (PARTITION BY user_key ORDER BY d) AS next FROM ud), " +
 			"deltas AS (SELECT d AS day, 1 AS dau, 1 AS wau, 1 AS mau FROM iv " +
@@ -196,17 +196,17 @@ func activeUsers(q *query, b *sqlb) []Column {
 	dim := q.groupBy()
 	if dim == "" {
 		b.WriteString("SELECT buckets.t AS time, count(DISTINCT a.user_key) AS active_users FROM " + b.buckets(q) +
-			" LEFT JOIN (SELECT " + b.bucket(q, "hour") + " AS t, user_key FROM " + b.activity(q, 0, false) + ") a ON a.t = buckets.t GROUP BY 1 ORDER BY 1")
+			" LEFT JOIN (SELECT " + b.bucket(q, "t") + " AS t, user_key FROM " + b.activity(q, 0, false) + ") a ON a.t = buckets.t GROUP BY 1 ORDER BY 1")
 		return []Column{colTime, number("active_users", "users", "")}
 	}
 	column := map[string]string{"plugin": "plugin_id", "instance": "instance"}[dim]
-	b.WriteString("SELECT " + b.bucket(q, "hour") + " AS time, " + column + " AS " + dim + ", count(DISTINCT user_key) AS active_users FROM " +
+	b.WriteString("SELECT " + b.bucket(q, "t") + " AS time, " + column + " AS " + dim + ", count(DISTINCT user_key) AS active_users FROM " +
 		b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2 ORDER BY 1, 3 DESC")
 	return []Column{colTime, dimension(dim), number("active_users", "users", "")}
 }
 
 func newVsReturning(q *query, b *sqlb) []Column {
-	b.WriteString("WITH act AS (SELECT DISTINCT user_key, " + b.bucket(q, "hour") + " AS t FROM " + b.activity(q, 0, false) + "), " +
+	b.WriteString("WITH act AS (SELECT DISTINCT user_key, " + b.bucket(q, "t") + " AS t FROM " + b.activity(q, 0, false) + "), " +
 		"first AS (SELECT user_key, min(first_seen) AS first_seen FROM users WHERE true" + b.in("instance", q.filter(FilterInstance)) + " GROUP BY 1) " +
 		"SELECT buckets.t AS time, count(act.user_key) FILTER (WHERE first.first_seen >= act.t) AS new_users, " +
 		"count(act.user_key) FILTER (WHERE first.first_seen < act.t) AS returning_users " +
@@ -216,11 +216,11 @@ func newVsReturning(q *query, b *sqlb) []Column {
 
 func pluginAdoption(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
-	prev := &query{Request: q.Request}
+	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
 	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_key) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
 		" WHERE plugin_id IS NOT NULL GROUP BY 1), " +
-		"prev AS (SELECT plugin_id, count(DISTINCT user_key) AS users FROM " + b.activity(prev, 0, true) + " GROUP BY 1), " +
+		"prev AS (SELECT plugin_id, count(DISTINCT user_key) AS users FROM " + b.activity(&prev, 0, true) + " GROUP BY 1), " +
 		"total AS (SELECT count(DISTINCT user_key) AS n FROM " + b.activity(q, 0, false) + ") " +
 		"SELECT cur.plugin_id AS plugin, cur.users, cur.events, cur.users / nullif(total.n, 0) AS share, prev.users AS previous_users, " +
 		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) " +
@@ -229,16 +229,14 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 }
 
 func featureAdoption(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT e.plugin_id AS plugin, e.action, CASE WHEN e.action = 'click' THEN e.subject END AS subject, " +
-		"count(DISTINCT e.user_key) AS users, count(*) AS events FROM events e WHERE e.event_name LIKE 'backstage.%' AND " + b.eventFilters(q, 0) +
-		" GROUP BY ALL ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
+	b.WriteString("SELECT plugin_id AS plugin, action, subject, count(DISTINCT user_key) AS users, sum(events) AS events FROM " +
+		b.from(q, featureActivity, 0, "f") + " GROUP BY ALL ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("plugin"), dimension("action"), dimension("subject"), colUsers, colEvents}
 }
 
 func topEntities(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT e.entity_ref, e.entity_kind, count(*) FILTER (WHERE e.action = 'navigate') AS views, " +
-		"count(DISTINCT e.user_key) AS users, count(*) AS events FROM events e WHERE e.entity_ref IS NOT NULL AND " + b.eventFilters(q, 0) +
-		" GROUP BY ALL ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
+	b.WriteString("SELECT entity_ref, entity_kind, sum(views) AS views, count(DISTINCT user_key) AS users, sum(events) AS events FROM " +
+		b.from(q, entityActivity, 0, "x") + " GROUP BY ALL ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("entity_ref"), dimension("entity_kind"), number("views", "views", ""), colUsers, colEvents}
 }
 
@@ -269,7 +267,7 @@ func templates(q *query, b *sqlb) []Column {
 func search(q *query, b *sqlb) []Column {
 	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.subject, e.value, e.user_key, " +
 		"last_value(CASE WHEN e.action = 'search' THEN e.subject END IGNORE NULLS) OVER " +
-		"(PARTITION BY coalesce(e.session_id, e.user_key) ORDER BY e.ts, e.action DESC ROWS UNBOUNDED PRECEDING) AS term " +
+		"(PARTITION BY coalesce(e.session_id, e.user_key) ORDER BY e.ts, e.action DESC, e.subject ROWS UNBOUNDED PRECEDING) AS term " +
 		"FROM events e WHERE e.action IN ('search', 'discover') AND " + b.eventFilters(q, 0) + ") ")
 	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_key) FILTER (WHERE action = 'search') AS users, " +
 		"count(*) FILTER (WHERE action = 'search' AND value = 0) / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS zero_result_rate, " +
@@ -286,14 +284,14 @@ func search(q *query, b *sqlb) []Column {
 }
 
 func techdocs(q *query, b *sqlb) []Column {
-	b.WriteString("WITH d AS (SELECT e.ts, e.action, e.user_key, CASE WHEN e.action = 'not-found' THEN e.subject ELSE e.entity_ref END AS doc " +
-		"FROM events e WHERE e.plugin_id = 'techdocs' AND (e.action = 'not-found' OR (e.action = 'navigate' AND e.entity_ref IS NOT NULL)) AND " +
-		b.eventFilters(q, 0) + ") ")
-	aggregates := "count(*) FILTER (WHERE action = 'navigate') AS views, count(DISTINCT user_key) FILTER (WHERE action = 'navigate') AS users, " +
-		"count(*) FILTER (WHERE action = 'not-found') AS not_found"
+	// Views of a documentation site are the navigate events of its entity in the techdocs plugin.
+	b.WriteString("WITH d AS (SELECT t, entity_ref AS doc, user_key, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
+		" WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT e.ts, e.subject, NULL, 0, 1 FROM events e " +
+		"WHERE e.plugin_id = 'techdocs' AND e.action = 'not-found' AND " + b.eventFilters(q, 0) + ") ")
+	aggregates := "sum(views) AS views, count(DISTINCT user_key) AS users, sum(not_found) AS not_found"
 	measures := []Column{number("views", "views", ""), colUsers, number("not_found", "pages", "")}
 	if q.Interval != "" {
-		b.WriteString("SELECT " + b.bucket(q, "ts") + " AS time, " + aggregates + " FROM d GROUP BY 1 ORDER BY 1")
+		b.WriteString("SELECT " + b.bucket(q, "t") + " AS time, " + aggregates + " FROM d GROUP BY 1 ORDER BY 1")
 		return append([]Column{colTime}, measures...)
 	}
 	b.WriteString("SELECT doc, " + aggregates + " FROM d GROUP BY 1 ORDER BY views DESC, not_found DESC, doc LIMIT " + b.arg(q.Limit))

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,10 +51,11 @@ var (
 )
 
 type fixture struct {
-	server *httptest.Server
-	store  *analyticsdb.Store
-	events []wireformat.Occurrence
-	spans  []span
+	rollupTZ string
+	server   *httptest.Server
+	store    *analyticsdb.Store
+	events   []wireformat.Occurrence
+	spans    []span
 }
 
 type span struct {
@@ -64,29 +66,46 @@ type span struct {
 }
 
 var (
-	shared    *fixture
+	shared    = map[string]*fixture{} // by rollup time zone
 	sharedDir string
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.close()
+	for _, f := range shared {
+		f.close()
 	}
 	_ = os.RemoveAll(sharedDir)
 	os.Exit(code)
 }
 
-// setup returns the fixture the read-only tests share (building it takes a few seconds).
+// setup returns the fixture the read-only tests share (building it takes a few seconds): a store whose rollups
+// are cut in UTC days.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	if shared == nil {
-		dir, err := os.MkdirTemp("", "queryapi-")
-		require.NoError(t, err)
-		sharedDir = dir
-		shared = newFixture(t, dir)
+	return fixtureIn(t, "UTC")
+}
+
+func fixtureIn(t *testing.T, rollupTZ string) *fixture {
+	t.Helper()
+	if shared[rollupTZ] == nil {
+		if sharedDir == "" {
+			dir, err := os.MkdirTemp("", "queryapi-")
+			require.NoError(t, err)
+			sharedDir = dir
+		}
+		shared[rollupTZ] = newFixture(t, sharedDir, rollupTZ)
 	}
-	return shared
+	return shared[rollupTZ]
+}
+
+// forEachStore runs a metric's test on two stores of the same events: one whose rollups are cut in the
+// queries' time zone (Berlin), so that whole days come from the rollups, and one in UTC, where day buckets come
+// from the events and totals from the rollups plus the events of the partial days at the range's ends.
+func forEachStore(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, tz := range []string{"Europe/Berlin", "UTC"} {
+		t.Run("rollups in "+tz, func(t *testing.T) { test(t, fixtureIn(t, tz)) })
+	}
 }
 
 func (f *fixture) close() {
@@ -95,14 +114,15 @@ func (f *fixture) close() {
 }
 
 // newFixture stores five weeks of a simulated 80-person organisation and serves the API over it.
-func newFixture(t *testing.T, dir string) *fixture {
-	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(dir, "q.duckdb"), MemoryLimit: "512MB"})
+func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(dir, strings.ReplaceAll(rollupTZ, "/", "-")+".duckdb"),
+		MemoryLimit: "512MB", Timezone: rollupTZ})
 	require.NoError(t, err)
 	cfg := simulator.DefaultConfig()
 	cfg.Users, cfg.Teams, cfg.Start, cfg.Days, cfg.Location = 80, 6, simStart, simDays, berlin
 	world, err := simulator.NewWorld(cfg)
 	require.NoError(t, err)
-	f := &fixture{store: store}
+	f := &fixture{store: store, rollupTZ: rollupTZ}
 	for d := range simDays {
 		day := world.Day(d)
 		f.events = append(f.events, day...)
@@ -237,325 +257,334 @@ func localDay(t time.Time) time.Time {
 func inRange(t time.Time) bool { return !t.Before(queryFrom) && t.Before(queryTo) }
 
 func TestActiveUsersDAUWAUMAU(t *testing.T) {
-	f := setup(t)
-	usersOn := map[time.Time]map[string]bool{}
-	for _, e := range f.events {
-		d := localDay(e.Time)
-		if usersOn[d] == nil {
-			usersOn[d] = map[string]bool{}
-		}
-		usersOn[d][e.User] = true
-	}
-	window := func(day time.Time, days int) int {
-		users := map[string]bool{}
-		for i := range days {
-			for u := range usersOn[day.AddDate(0, 0, -i)] {
-				users[u] = true
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		usersOn := map[time.Time]map[string]bool{}
+		for _, e := range f.events {
+			d := localDay(e.Time)
+			if usersOn[d] == nil {
+				usersOn[d] = map[string]bool{}
 			}
+			usersOn[d][e.User] = true
 		}
-		return len(users)
-	}
-	req := baseRequest("active_users")
-	req.Interval = "day"
-	res := f.query(t, req)
-	require.Len(t, res.Rows, simDays-14, "one row per day, empty days included")
-	times, dau, wau, mau := column(t, res, "time"), column(t, res, "active_users"), column(t, res, "wau"), column(t, res, "mau")
-	for i := range res.Rows {
-		day := queryFrom.AddDate(0, 0, i)
-		ts, err := time.Parse(time.RFC3339Nano, times[i].(string))
-		require.NoError(t, err)
-		assert.True(t, ts.Equal(day), "bucket %d starts at Berlin midnight: %s", i, ts)
-		assert.Equal(t, float64(len(usersOn[day])), dau[i], "DAU %s", day)
-		assert.Equal(t, float64(window(day, wauDays)), wau[i], "WAU %s", day)
-		assert.Equal(t, float64(window(day, mauDays)), mau[i], "MAU %s", day)
-	}
-	assert.Zero(t, res.Meta.SuppressedRows, "totals over time are not breakdowns")
+		window := func(day time.Time, days int) int {
+			users := map[string]bool{}
+			for i := range days {
+				for u := range usersOn[day.AddDate(0, 0, -i)] {
+					users[u] = true
+				}
+			}
+			return len(users)
+		}
+		req := baseRequest("active_users")
+		req.Interval = "day"
+		res := f.query(t, req)
+		require.Len(t, res.Rows, simDays-14, "one row per day, empty days included")
+		times, dau, wau, mau := column(t, res, "time"), column(t, res, "active_users"), column(t, res, "wau"), column(t, res, "mau")
+		for i := range res.Rows {
+			day := queryFrom.AddDate(0, 0, i)
+			ts, err := time.Parse(time.RFC3339Nano, times[i].(string))
+			require.NoError(t, err)
+			assert.True(t, ts.Equal(day), "bucket %d starts at Berlin midnight: %s", i, ts)
+			assert.Equal(t, float64(len(usersOn[day])), dau[i], "DAU %s", day)
+			assert.Equal(t, float64(window(day, wauDays)), wau[i], "WAU %s", day)
+			assert.Equal(t, float64(window(day, mauDays)), mau[i], "MAU %s", day)
+		}
+		assert.Zero(t, res.Meta.SuppressedRows, "totals over time are not breakdowns")
+		assert.Equal(t, f.rollupTZ == req.Timezone, res.Meta.FromRollups, "days of the rollups' time zone come from them")
+	})
 }
 
 func TestActiveUsersWeeklyByPlugin(t *testing.T) {
-	f := setup(t)
-	type key struct {
-		week   time.Time
-		plugin string
-	}
-	want := map[key]map[string]bool{}
-	for _, e := range f.events {
-		if !inRange(e.Time) {
-			continue
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		type key struct {
+			week   time.Time
+			plugin string
 		}
-		d := localDay(e.Time)
-		week := d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
-		k := key{week, e.Context["pluginId"].(string)}
-		if want[k] == nil {
-			want[k] = map[string]bool{}
+		want := map[key]map[string]bool{}
+		for _, e := range f.events {
+			if !inRange(e.Time) {
+				continue
+			}
+			d := localDay(e.Time)
+			week := d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
+			k := key{week, e.Context["pluginId"].(string)}
+			if want[k] == nil {
+				want[k] = map[string]bool{}
+			}
+			want[k][e.User] = true
 		}
-		want[k][e.User] = true
-	}
-	req := baseRequest("active_users")
-	req.Interval, req.GroupBy = "week", []string{"plugin"}
-	res := f.query(t, req)
-	suppressed := 0
-	for _, users := range want {
-		if len(users) < testK {
-			suppressed++
+		req := baseRequest("active_users")
+		req.Interval, req.GroupBy = "week", []string{"plugin"}
+		res := f.query(t, req)
+		suppressed := 0
+		for _, users := range want {
+			if len(users) < testK {
+				suppressed++
+			}
 		}
-	}
-	assert.Equal(t, suppressed, res.Meta.SuppressedRows)
-	assert.Len(t, res.Rows, len(want)-suppressed)
-	for _, row := range res.Rows {
-		ts, _ := time.Parse(time.RFC3339Nano, row[0].(string))
-		k := key{ts.In(berlin), row[1].(string)}
-		assert.Equal(t, float64(len(want[k])), row[2], "%v", k)
-	}
+		assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+		assert.Len(t, res.Rows, len(want)-suppressed)
+		for _, row := range res.Rows {
+			ts, _ := time.Parse(time.RFC3339Nano, row[0].(string))
+			k := key{ts.In(berlin), row[1].(string)}
+			assert.Equal(t, float64(len(want[k])), row[2], "%v", k)
+		}
+	})
 }
 
 func TestNewVsReturning(t *testing.T) {
-	f := setup(t)
-	firstSeen := map[string]time.Time{}
-	for _, e := range f.events {
-		if fs, ok := firstSeen[e.User]; !ok || e.Time.Before(fs) {
-			firstSeen[e.User] = e.Time
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		firstSeen := map[string]time.Time{}
+		for _, e := range f.events {
+			if fs, ok := firstSeen[e.User]; !ok || e.Time.Before(fs) {
+				firstSeen[e.User] = e.Time
+			}
 		}
-	}
-	newUsers, returning := map[time.Time]map[string]bool{}, map[time.Time]map[string]bool{}
-	for _, e := range f.events {
-		if !inRange(e.Time) {
-			continue
+		newUsers, returning := map[time.Time]map[string]bool{}, map[time.Time]map[string]bool{}
+		for _, e := range f.events {
+			if !inRange(e.Time) {
+				continue
+			}
+			d := localDay(e.Time)
+			target := returning
+			if !localDay(firstSeen[e.User]).Before(d) {
+				target = newUsers
+			}
+			if target[d] == nil {
+				target[d] = map[string]bool{}
+			}
+			target[d][e.User] = true
 		}
-		d := localDay(e.Time)
-		target := returning
-		if !localDay(firstSeen[e.User]).Before(d) {
-			target = newUsers
+		req := baseRequest("new_vs_returning")
+		req.Interval = "day"
+		res := f.query(t, req)
+		require.Len(t, res.Rows, simDays-14)
+		totalNew := 0.0
+		for i, row := range res.Rows {
+			day := queryFrom.AddDate(0, 0, i)
+			assert.Equal(t, float64(len(newUsers[day])), row[1], "new on %s", day)
+			assert.Equal(t, float64(len(returning[day])), row[2], "returning on %s", day)
+			totalNew += row[1].(float64)
 		}
-		if target[d] == nil {
-			target[d] = map[string]bool{}
-		}
-		target[d][e.User] = true
-	}
-	req := baseRequest("new_vs_returning")
-	req.Interval = "day"
-	res := f.query(t, req)
-	require.Len(t, res.Rows, simDays-14)
-	totalNew := 0.0
-	for i, row := range res.Rows {
-		day := queryFrom.AddDate(0, 0, i)
-		assert.Equal(t, float64(len(newUsers[day])), row[1], "new on %s", day)
-		assert.Equal(t, float64(len(returning[day])), row[2], "returning on %s", day)
-		totalNew += row[1].(float64)
-	}
-	assert.Positive(t, totalNew, "the simulation onboards users during the range")
+		assert.Positive(t, totalNew, "the simulation onboards users during the range")
+	})
 }
 
 func TestPluginAdoption(t *testing.T) {
-	f := setup(t)
-	span := queryTo.Sub(queryFrom)
-	cur, prev, all := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]bool{}
-	events := map[string]int{}
-	for _, e := range f.events {
-		p := e.Context["pluginId"].(string)
-		switch {
-		case inRange(e.Time):
-			if cur[p] == nil {
-				cur[p] = map[string]bool{}
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		span := queryTo.Sub(queryFrom)
+		cur, prev, all := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]bool{}
+		events := map[string]int{}
+		for _, e := range f.events {
+			p := e.Context["pluginId"].(string)
+			switch {
+			case inRange(e.Time):
+				if cur[p] == nil {
+					cur[p] = map[string]bool{}
+				}
+				cur[p][e.User], all[e.User] = true, true
+				events[p]++
+			case !e.Time.Before(queryFrom.Add(-span)) && e.Time.Before(queryFrom):
+				if prev[p] == nil {
+					prev[p] = map[string]bool{}
+				}
+				prev[p][e.User] = true
 			}
-			cur[p][e.User], all[e.User] = true, true
-			events[p]++
-		case !e.Time.Before(queryFrom.Add(-span)) && e.Time.Before(queryFrom):
-			if prev[p] == nil {
-				prev[p] = map[string]bool{}
+		}
+		res := f.query(t, baseRequest("plugin_adoption"))
+		require.NotEmpty(t, res.Rows)
+		seen := 0
+		for _, row := range res.Rows {
+			p := row[0].(string)
+			seen++
+			assert.Equal(t, float64(len(cur[p])), row[1], p)
+			assert.Equal(t, float64(events[p]), row[2], p)
+			assert.InDelta(t, float64(len(cur[p]))/float64(len(all)), row[3], 1e-9, p)
+			if len(prev[p]) > 0 {
+				assert.Equal(t, float64(len(prev[p])), row[4], p)
+				assert.InDelta(t, float64(len(cur[p])-len(prev[p]))/float64(len(prev[p])), row[5], 1e-9, p)
 			}
-			prev[p][e.User] = true
 		}
-	}
-	res := f.query(t, baseRequest("plugin_adoption"))
-	require.NotEmpty(t, res.Rows)
-	seen := 0
-	for _, row := range res.Rows {
-		p := row[0].(string)
-		seen++
-		assert.Equal(t, float64(len(cur[p])), row[1], p)
-		assert.Equal(t, float64(events[p]), row[2], p)
-		assert.InDelta(t, float64(len(cur[p]))/float64(len(all)), row[3], 1e-9, p)
-		if len(prev[p]) > 0 {
-			assert.Equal(t, float64(len(prev[p])), row[4], p)
-			assert.InDelta(t, float64(len(cur[p])-len(prev[p]))/float64(len(prev[p])), row[5], 1e-9, p)
-		}
-	}
-	assert.Equal(t, len(cur), seen+res.Meta.SuppressedRows)
-	assert.True(t, slices.IsSortedFunc(column(t, res, "users"), func(a, b any) int { return int(b.(float64) - a.(float64)) }))
+		assert.Equal(t, len(cur), seen+res.Meta.SuppressedRows)
+		assert.True(t, slices.IsSortedFunc(column(t, res, "users"), func(a, b any) int { return int(b.(float64) - a.(float64)) }))
+	})
 }
 
 func TestSearchMetric(t *testing.T) {
-	f := setup(t)
-	type stats struct {
-		searches, zero, clicks int
-		users                  map[string]bool
-		ranks                  []float64
-	}
-	terms := map[string]*stats{}
-	lastTerm := map[string]string{}
-	for _, e := range f.events { // time-ordered within each session
-		if !inRange(e.Time) {
-			continue
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		type stats struct {
+			searches, zero, clicks int
+			users                  map[string]bool
+			ranks                  []float64
 		}
-		switch e.Action {
-		case semconv.ActionSearch:
-			s := terms[e.Subject]
-			if s == nil {
-				s = &stats{users: map[string]bool{}}
-				terms[e.Subject] = s
+		terms := map[string]*stats{}
+		lastTerm := map[string]string{}
+		for _, e := range f.events { // time-ordered within each session
+			if !inRange(e.Time) {
+				continue
 			}
-			s.searches++
-			s.users[e.User] = true
-			if *e.Value == 0 {
-				s.zero++
-			}
-			lastTerm[e.SessionID] = e.Subject
-		case semconv.ActionDiscover:
-			if term, ok := lastTerm[e.SessionID]; ok {
-				terms[term].clicks++
-				terms[term].ranks = append(terms[term].ranks, *e.Value)
+			switch e.Action {
+			case semconv.ActionSearch:
+				s := terms[e.Subject]
+				if s == nil {
+					s = &stats{users: map[string]bool{}}
+					terms[e.Subject] = s
+				}
+				s.searches++
+				s.users[e.User] = true
+				if *e.Value == 0 {
+					s.zero++
+				}
+				lastTerm[e.SessionID] = e.Subject
+			case semconv.ActionDiscover:
+				if term, ok := lastTerm[e.SessionID]; ok {
+					terms[term].clicks++
+					terms[term].ranks = append(terms[term].ranks, *e.Value)
+				}
 			}
 		}
-	}
-	req := baseRequest("search")
-	req.Limit = 1000
-	res := f.query(t, req)
-	require.NotEmpty(t, res.Rows)
-	for _, row := range res.Rows {
-		s := terms[row[0].(string)]
-		require.NotNil(t, s, row[0])
-		assert.Equal(t, float64(s.searches), row[1])
-		assert.Equal(t, float64(len(s.users)), row[2])
-		assert.InDelta(t, float64(s.zero)/float64(s.searches), row[3], 1e-9, "zero-result rate of %s", row[0])
-		assert.InDelta(t, float64(s.clicks)/float64(s.searches), row[4], 1e-9, "click-through of %s", row[0])
-		if len(s.ranks) > 0 {
-			sum := 0.0
-			for _, r := range s.ranks {
-				sum += r
+		req := baseRequest("search")
+		req.Limit = 1000
+		res := f.query(t, req)
+		require.NotEmpty(t, res.Rows)
+		for _, row := range res.Rows {
+			s := terms[row[0].(string)]
+			require.NotNil(t, s, row[0])
+			assert.Equal(t, float64(s.searches), row[1])
+			assert.Equal(t, float64(len(s.users)), row[2])
+			assert.InDelta(t, float64(s.zero)/float64(s.searches), row[3], 1e-9, "zero-result rate of %s", row[0])
+			assert.InDelta(t, float64(s.clicks)/float64(s.searches), row[4], 1e-9, "click-through of %s", row[0])
+			if len(s.ranks) > 0 {
+				sum := 0.0
+				for _, r := range s.ranks {
+					sum += r
+				}
+				assert.InDelta(t, sum/float64(len(s.ranks)), row[5], 1e-9)
+			} else {
+				assert.Nil(t, row[5])
 			}
-			assert.InDelta(t, sum/float64(len(s.ranks)), row[5], 1e-9)
-		} else {
-			assert.Nil(t, row[5])
 		}
-	}
-	suppressed := 0
-	for _, s := range terms {
-		if len(s.users) < testK {
-			suppressed++
+		suppressed := 0
+		for _, s := range terms {
+			if len(s.users) < testK {
+				suppressed++
+			}
 		}
-	}
-	assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+		assert.Equal(t, suppressed, res.Meta.SuppressedRows)
 
-	// Over all terms, per week.
-	req.Interval = "week"
-	weekly := f.query(t, req)
-	searches, zero := 0, 0
-	for _, s := range terms {
-		searches += s.searches
-		zero += s.zero
-	}
-	total, zeroRate := 0.0, 0.0
-	for _, row := range weekly.Rows {
-		total += row[1].(float64)
-		zeroRate += row[1].(float64) * row[3].(float64)
-	}
-	assert.Equal(t, float64(searches), total)
-	assert.InDelta(t, float64(zero), zeroRate, 1e-6)
+		// Over all terms, per week.
+		req.Interval = "week"
+		weekly := f.query(t, req)
+		searches, zero := 0, 0
+		for _, s := range terms {
+			searches += s.searches
+			zero += s.zero
+		}
+		total, zeroRate := 0.0, 0.0
+		for _, row := range weekly.Rows {
+			total += row[1].(float64)
+			zeroRate += row[1].(float64) * row[3].(float64)
+		}
+		assert.Equal(t, float64(searches), total)
+		assert.InDelta(t, float64(zero), zeroRate, 1e-6)
+	})
 }
 
 func TestTemplatesMetric(t *testing.T) {
-	f := setup(t)
-	runs, minutes := map[string]int{}, map[string]float64{}
-	for _, e := range f.events {
-		if inRange(e.Time) && e.Action == semconv.ActionCreate {
-			ref := e.Context["entityRef"].(string)
-			runs[ref]++
-			minutes[ref] += *e.Value
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		runs, minutes := map[string]int{}, map[string]float64{}
+		for _, e := range f.events {
+			if inRange(e.Time) && e.Action == semconv.ActionCreate {
+				ref := e.Context["entityRef"].(string)
+				runs[ref]++
+				minutes[ref] += *e.Value
+			}
 		}
-	}
-	req := baseRequest("templates")
-	req.Limit = 1000
-	res := f.query(t, req)
-	got := map[string]bool{}
-	for _, row := range res.Rows {
-		ref := row[0].(string)
-		got[ref] = true
-		assert.Equal(t, float64(runs[ref]), row[1], ref)
-		assert.Equal(t, minutes[ref], row[3], ref)
-	}
-	assert.Equal(t, len(runs), len(got)+res.Meta.SuppressedRows)
+		req := baseRequest("templates")
+		req.Limit = 1000
+		res := f.query(t, req)
+		got := map[string]bool{}
+		for _, row := range res.Rows {
+			ref := row[0].(string)
+			got[ref] = true
+			assert.Equal(t, float64(runs[ref]), row[1], ref)
+			assert.Equal(t, minutes[ref], row[3], ref)
+		}
+		assert.Equal(t, len(runs), len(got)+res.Meta.SuppressedRows)
+	})
 }
 
 func TestTopEntitiesAndTechDocs(t *testing.T) {
-	f := setup(t)
-	views, docViews, notFound := map[string]int{}, map[string]int{}, map[string]int{}
-	for _, e := range f.events {
-		if !inRange(e.Time) {
-			continue
-		}
-		if e.Action == semconv.ActionNavigate && e.Attributes["kind"] != nil {
-			ref := fmt.Sprintf("%s:%s/%s", e.Attributes["kind"], e.Attributes["namespace"], e.Attributes["name"])
-			views[ref]++
-			if e.Context["pluginId"] == "techdocs" {
-				docViews[ref]++
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		views, docViews, notFound := map[string]int{}, map[string]int{}, map[string]int{}
+		for _, e := range f.events {
+			if !inRange(e.Time) {
+				continue
+			}
+			if e.Action == semconv.ActionNavigate && e.Attributes["kind"] != nil {
+				ref := fmt.Sprintf("%s:%s/%s", e.Attributes["kind"], e.Attributes["namespace"], e.Attributes["name"])
+				views[ref]++
+				if e.Context["pluginId"] == "techdocs" {
+					docViews[ref]++
+				}
+			}
+			if e.Action == semconv.ActionNotFound {
+				notFound[e.Subject]++
 			}
 		}
-		if e.Action == semconv.ActionNotFound {
-			notFound[e.Subject]++
+		req := baseRequest("top_entities")
+		req.Limit = 5
+		res := f.query(t, req)
+		type kv struct {
+			ref string
+			n   int
 		}
-	}
-	req := baseRequest("top_entities")
-	req.Limit = 5
-	res := f.query(t, req)
-	type kv struct {
-		ref string
-		n   int
-	}
-	var ranked []kv
-	for ref, n := range views {
-		ranked = append(ranked, kv{ref, n})
-	}
-	sort.Slice(ranked, func(i, j int) bool { return ranked[i].n > ranked[j].n })
-	require.NotEmpty(t, res.Rows)
-	assert.Equal(t, float64(ranked[0].n), res.Rows[0][2], "the most viewed entity")
-	for _, row := range res.Rows {
-		assert.Equal(t, float64(views[row[0].(string)]), row[2], row[0])
-	}
+		var ranked []kv
+		for ref, n := range views {
+			ranked = append(ranked, kv{ref, n})
+		}
+		sort.Slice(ranked, func(i, j int) bool { return ranked[i].n > ranked[j].n })
+		require.NotEmpty(t, res.Rows)
+		assert.Equal(t, float64(ranked[0].n), res.Rows[0][2], "the most viewed entity")
+		for _, row := range res.Rows {
+			assert.Equal(t, float64(views[row[0].(string)]), row[2], row[0])
+		}
 
-	req = baseRequest("techdocs")
-	req.Limit = 1000
-	docs := f.query(t, req)
-	for _, row := range docs.Rows {
-		if row[3].(float64) > 0 {
-			assert.Equal(t, float64(notFound[row[0].(string)]), row[3])
-		} else {
-			assert.Equal(t, float64(docViews[row[0].(string)]), row[1], row[0])
+		req = baseRequest("techdocs")
+		req.Limit = 1000
+		docs := f.query(t, req)
+		for _, row := range docs.Rows {
+			if row[3].(float64) > 0 {
+				assert.Equal(t, float64(notFound[row[0].(string)]), row[3])
+			} else {
+				assert.Equal(t, float64(docViews[row[0].(string)]), row[1], row[0])
+			}
 		}
-	}
+	})
 }
 
 func TestPlatformHealthP95(t *testing.T) {
-	f := setup(t)
-	durations := map[string][]float64{}
-	errors := map[string]int{}
-	for _, s := range f.spans {
-		durations[s.plugin] = append(durations[s.plugin], s.duration)
-		if s.status >= 500 {
-			errors[s.plugin]++
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		durations := map[string][]float64{}
+		errors := map[string]int{}
+		for _, s := range f.spans {
+			durations[s.plugin] = append(durations[s.plugin], s.duration)
+			if s.status >= 500 {
+				errors[s.plugin]++
+			}
 		}
-	}
-	res := f.query(t, baseRequest("platform_health"))
-	require.Len(t, res.Rows, len(durations))
-	for _, row := range res.Rows {
-		p := row[0].(string)
-		d := durations[p]
-		assert.Equal(t, float64(len(d)), row[1], p)
-		assert.InDelta(t, float64(len(d))/queryTo.Sub(queryFrom).Seconds(), row[2], 1e-9)
-		assert.InDelta(t, float64(errors[p])/float64(len(d)), row[3], 1e-9)
-		assert.InDelta(t, quantile(d, 0.5), row[4], 0.01, "p50 of %s", p)
-		assert.InDelta(t, quantile(d, 0.95), row[5], 0.01, "p95 of %s", p)
-	}
+		res := f.query(t, baseRequest("platform_health"))
+		require.Len(t, res.Rows, len(durations))
+		for _, row := range res.Rows {
+			p := row[0].(string)
+			d := durations[p]
+			assert.Equal(t, float64(len(d)), row[1], p)
+			assert.InDelta(t, float64(len(d))/queryTo.Sub(queryFrom).Seconds(), row[2], 1e-9)
+			assert.InDelta(t, float64(errors[p])/float64(len(d)), row[3], 1e-9)
+			assert.InDelta(t, quantile(d, 0.5), row[4], 0.01, "p50 of %s", p)
+			assert.InDelta(t, quantile(d, 0.95), row[5], 0.01, "p95 of %s", p)
+		}
+	})
 }
 
 // quantile interpolates linearly between order statistics, as DuckDB's quantile_cont does.
@@ -568,29 +597,30 @@ func quantile(values []float64, q float64) float64 {
 }
 
 func TestLiveAndEvents(t *testing.T) {
-	f := setup(t)
-	last := f.events[len(f.events)-1].Time
-	users, events := map[string]bool{}, 0
-	for _, e := range f.events {
-		if e.Time.After(last.Add(time.Minute).Add(-liveWindow)) {
-			users[e.User] = true
-			events++
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		last := f.events[len(f.events)-1].Time
+		users, events := map[string]bool{}, 0
+		for _, e := range f.events {
+			if e.Time.After(last.Add(time.Minute).Add(-liveWindow)) {
+				users[e.User] = true
+				events++
+			}
 		}
-	}
-	res := f.query(t, Request{Metric: "live"})
-	require.Len(t, res.Rows, 1)
-	assert.Equal(t, float64(len(users)), res.Rows[0][0])
-	assert.Equal(t, float64(events), res.Rows[0][1])
+		res := f.query(t, Request{Metric: "live"})
+		require.Len(t, res.Rows, 1)
+		assert.Equal(t, float64(len(users)), res.Rows[0][0])
+		assert.Equal(t, float64(events), res.Rows[0][1])
 
-	req := baseRequest("events")
-	req.Limit = 10
-	first := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
-	require.Len(t, first.Rows, 10)
-	req.Offset = 10
-	second := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
-	require.Len(t, second.Rows, 10)
-	assert.NotEqual(t, first.Rows[9], second.Rows[0], "pages follow each other")
-	assert.GreaterOrEqual(t, first.Rows[9][0].(string), second.Rows[0][0].(string), "newest first")
+		req := baseRequest("events")
+		req.Limit = 10
+		first := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
+		require.Len(t, first.Rows, 10)
+		req.Offset = 10
+		second := f.do(t, http.MethodPost, "/api/v1/query", analystToken, req).result(t)
+		require.Len(t, second.Rows, 10)
+		assert.NotEqual(t, first.Rows[9], second.Rows[0], "pages follow each other")
+		assert.GreaterOrEqual(t, first.Rows[9][0].(string), second.Rows[0][0].(string), "newest first")
+	})
 }
 
 func at(t time.Time) Time { return Time{Time: t} }
@@ -598,7 +628,7 @@ func at(t time.Time) Time { return Time{Time: t} }
 // The backend's scaffolder.task.count is a cumulative counter per template and result: the runs in a range are
 // its increase there.
 func TestTemplatesBackendRuns(t *testing.T) {
-	f := newFixture(t, t.TempDir())
+	f := newFixture(t, t.TempDir(), "UTC")
 	defer f.close()
 	md := pmetric.NewMetrics()
 	sum := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
@@ -650,4 +680,46 @@ func TestTemplatesBackendRuns(t *testing.T) {
 		assert.InDelta(t, w[1]/w[0], row[7], 1e-9, "success rate of %s", row[0])
 	}
 	assert.Equal(t, 2, found)
+}
+
+func TestFeatureAdoption(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		type feature struct{ action, subject string }
+		users, events := map[feature]map[string]bool{}, map[feature]int{}
+		for _, e := range f.events {
+			if !inRange(e.Time) || e.Context["pluginId"] != "catalog" {
+				continue
+			}
+			k := feature{action: e.Action}
+			if e.Action == semconv.ActionClick {
+				k.subject = e.Subject
+			}
+			if users[k] == nil {
+				users[k] = map[string]bool{}
+			}
+			users[k][e.User] = true
+			events[k]++
+		}
+		req := baseRequest("feature_adoption")
+		req.Filters = map[string][]string{FilterPlugin: {"catalog"}, FilterInstance: {"portal-eu"}}
+		req.Limit = maxLimit
+		res := f.query(t, req)
+		require.NotEmpty(t, res.Rows)
+		for _, row := range res.Rows {
+			assert.Equal(t, "catalog", row[0])
+			subject, _ := row[2].(string)
+			k := feature{row[1].(string), subject}
+			assert.Equal(t, float64(len(users[k])), row[3], "%v", k)
+			assert.Equal(t, float64(events[k]), row[4], "%v", k)
+		}
+		suppressed := 0
+		for _, u := range users {
+			if len(u) < testK {
+				suppressed++
+			}
+		}
+		assert.Equal(t, len(users)-suppressed, len(res.Rows))
+		assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+		assert.True(t, res.Meta.FromRollups)
+	})
 }

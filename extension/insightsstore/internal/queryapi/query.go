@@ -117,6 +117,7 @@ type query struct {
 	from, to time.Time // resolved
 	metric   *Metric
 	now      time.Time
+	rollupTZ *time.Location // the days of the store's daily rollups
 }
 
 // validate checks a request against the metric catalogue.

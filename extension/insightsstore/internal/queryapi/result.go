@@ -33,6 +33,9 @@ type Meta struct {
 	KAnonymity     int `json:"k_anonymity"`
 	// QueryMillis is how long the database took.
 	QueryMillis float64 `json:"query_ms"`
+	// FromRollups: the answer read the daily rollups (for days of the store's rollup time zone) rather than only
+	// the events.
+	FromRollups bool `json:"from_rollups"`
 }
 
 // run executes a validated query.
@@ -45,7 +48,8 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 		return nil, fmt.Errorf("query %s: %w", q.Metric, err)
 	}
 	defer rows.Close()
-	res := &Result{Columns: columns, Rows: [][]any{}, Meta: Meta{Metric: q.Metric, Interval: q.Interval, Timezone: q.Timezone, KAnonymity: k}}
+	res := &Result{Columns: columns, Rows: [][]any{}, Meta: Meta{Metric: q.Metric, Interval: q.Interval, Timezone: q.Timezone, KAnonymity: k,
+		FromRollups: b.fromRollups}}
 	if !q.metric.NoTimeRange {
 		res.Meta.From, res.Meta.To = q.from, q.to
 	}

@@ -181,6 +181,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 		writeError(w, entry.Status, "metric", fmt.Sprintf("%s needs the role %s", q.Metric, q.metric.Role))
 		return
 	}
+	q.rollupTZ = s.store.Timezone()
 	res, err := run(r.Context(), s.store.DB(), q, s.k)
 	if err != nil {
 		s.logger.Error("Query failed", zap.String("metric", q.Metric), zap.Error(err))

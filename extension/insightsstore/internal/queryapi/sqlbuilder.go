@@ -10,6 +10,8 @@ import (
 type sqlb struct {
 	strings.Builder
 	args []any
+	// fromRollups: some of the statement reads the daily rollups (reported in meta).
+	fromRollups bool
 }
 
 // arg binds a value and returns its placeholder.
@@ -55,25 +57,106 @@ func (b *sqlb) timeRange(column string, q *query, lookback time.Duration) string
 
 // eventFilters returns the common filters on the events table (alias e), after a time range condition.
 func (b *sqlb) eventFilters(q *query, lookback time.Duration) string {
-	return b.timeRange("e.ts", q, lookback) +
-		b.in("e.plugin_id", q.filter(FilterPlugin)) +
+	return b.timeRange("e.ts", q, lookback) + b.eventFilterValues(q)
+}
+
+// source is a relation the metrics read: a daily rollup, and the events it is computed from. Both sides give
+// the same columns, the first being the time t (a day's start in the rollup, the event's time in the events).
+type source struct {
+	rollup      string
+	rollupCols  string
+	eventCols   string // over one event e
+	eventFilter string // which events the rollup counts
+	// hasKind: the rollup has entity_kind, so a filter on it can be answered from the rollup.
+	hasKind bool
+}
+
+var (
+	userActivity = source{
+		rollup: "user_daily", rollupCols: "day AS t, instance, user_key, NULL AS plugin_id, events",
+		eventCols:   "e.ts AS t, coalesce(e.instance, '') AS instance, e.user_key, e.plugin_id, 1 AS events",
+		eventFilter: "e.user_key IS NOT NULL",
+	}
+	pluginActivity = source{
+		rollup: "plugin_daily", rollupCols: "day AS t, instance, user_key, plugin_id, events",
+		eventCols:   userActivity.eventCols,
+		eventFilter: "e.user_key IS NOT NULL AND e.plugin_id IS NOT NULL",
+	}
+	entityActivity = source{
+		rollup: "entity_daily", rollupCols: "day AS t, instance, plugin_id, entity_kind, entity_ref, user_key, views, events",
+		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, e.entity_ref, e.user_key, " +
+			"CASE WHEN e.action = 'navigate' THEN 1 ELSE 0 END AS views, 1 AS events",
+		eventFilter: "e.entity_ref IS NOT NULL", hasKind: true,
+	}
+	featureActivity = source{
+		rollup: "feature_daily", rollupCols: "day AS t, instance, plugin_id, action, subject, user_key, events",
+		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
+			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_key, 1 AS events",
+		eventFilter: "e.event_name LIKE 'backstage.%'",
+	}
+)
+
+// from returns src as a relation `alias` over [from - lookback, to) that honours the filters. The whole days of
+// the rollup time zone inside the range come from the rollup; the partial days at its ends, and everything when
+// the rollup cannot answer (hourly buckets, buckets in another time zone, a filter the rollup lacks), come from
+// the events.
+func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) string {
+	// Placeholders are positional: every part is written in the order its arguments are bound.
+	from, to := q.from.Add(-lookback), q.to
+	events := func() string {
+		return "SELECT " + src.eventCols + " FROM events e WHERE " + src.eventFilter + b.eventFilterValues(q) + " AND "
+	}
+	lo, hi, ok := rollupDays(q, src, from, to)
+	if !ok {
+		return "(" + events() + "e.ts >= " + b.arg(from) + " AND e.ts < " + b.arg(to) + ") " + alias
+	}
+	b.fromRollups = true
+	rollup := "SELECT " + src.rollupCols + " FROM " + src.rollup + " WHERE day >= " + b.arg(lo) + " AND day < " + b.arg(hi) +
+		b.in("plugin_id", q.filter(FilterPlugin)) + b.in("instance", q.filter(FilterInstance))
+	if src.hasKind {
+		rollup += b.in("entity_kind", q.filter(FilterEntityKind))
+	}
+	rollup += " UNION ALL " + events()
+	edges := "((e.ts >= " + b.arg(from) + " AND e.ts < " + b.arg(lo) + ") OR (e.ts >= " + b.arg(hi) + " AND e.ts < " + b.arg(to) + "))"
+	return "(" + rollup + edges + ") " + alias
+}
+
+// rollupDays returns the whole rollup days [lo, hi) within [from, to), and whether the rollup can answer q.
+func rollupDays(q *query, src source, from, to time.Time) (lo, hi time.Time, ok bool) {
+	tz := q.rollupTZ
+	switch {
+	case tz == nil, q.Interval == "hour":
+		return lo, hi, false
+	case q.Interval != "" && q.Timezone != tz.String():
+		return lo, hi, false // a day of the caller's calendar is not a day of the rollup
+	case !src.hasKind && len(q.filter(FilterEntityKind)) > 0:
+		return lo, hi, false
+	}
+	lo = startOfDay(from, tz)
+	if lo.Before(from) {
+		lo = startOfDay(lo.Add(36*time.Hour), tz) // the next day, whatever its length
+	}
+	hi = startOfDay(to, tz)
+	return lo, hi, lo.Before(hi)
+}
+
+func startOfDay(t time.Time, tz *time.Location) time.Time {
+	y, m, d := t.In(tz).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, tz)
+}
+
+// eventFilterValues returns the common filters on the events table (alias e) other than time: " AND …".
+func (b *sqlb) eventFilterValues(q *query) string {
+	return b.in("e.plugin_id", q.filter(FilterPlugin)) +
 		b.in("e.entity_kind", q.filter(FilterEntityKind)) +
 		b.in("coalesce(e.instance, '')", q.filter(FilterInstance))
 }
 
-// activity returns a relation `act(hour, instance, user_key, plugin_id, events)` of user activity per hour
-// that honours the filters, read from the smallest table that can answer: the user or plugin rollup, or the
-// events themselves when the entity kind matters.
+// activity returns a relation `act(t, instance, user_key, plugin_id, events)` of user activity that honours the
+// filters, from the user or the plugin rollup.
 func (b *sqlb) activity(q *query, lookback time.Duration, needPlugin bool) string {
-	switch {
-	case len(q.filter(FilterEntityKind)) > 0:
-		return "(SELECT date_trunc('hour', e.ts) AS hour, coalesce(e.instance, '') AS instance, e.user_key, e.plugin_id, count(*) AS events " +
-			"FROM events e WHERE e.user_key IS NOT NULL AND " + b.eventFilters(q, lookback) + " GROUP BY ALL) act"
-	case needPlugin || len(q.filter(FilterPlugin)) > 0:
-		return "(SELECT hour, instance, user_key, plugin_id, events FROM plugin_hourly WHERE " + b.timeRange("hour", q, lookback) +
-			b.in("plugin_id", q.filter(FilterPlugin)) + b.in("instance", q.filter(FilterInstance)) + ") act"
-	default:
-		return "(SELECT hour, instance, user_key, NULL AS plugin_id, events FROM user_hourly WHERE " + b.timeRange("hour", q, lookback) +
-			b.in("instance", q.filter(FilterInstance)) + ") act"
+	if needPlugin || len(q.filter(FilterPlugin)) > 0 {
+		return b.from(q, pluginActivity, lookback, "act")
 	}
+	return b.from(q, userActivity, lookback, "act")
 }

@@ -1,0 +1,284 @@
+package analyticsdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The daily rollups: what the dashboards read instead of the events. A row holds one day (in the store's
+// rollup time zone), one key and its counts; rows of one day and key repeat, one per write, until compaction
+// merges them, and queries sum them. They are fed in Go at each write (dailyAggregates) and can be rebuilt
+// from the events in SQL (rebuildSQL); a test checks that both give the same rows.
+var dailyRollups = []rollup{
+	{
+		table:  "user_daily",
+		period: "day",
+		merged: "day, instance, user_key, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), user_key, count(*) FROM events " +
+			"WHERE user_key IS NOT NULL GROUP BY ALL",
+	},
+	{
+		table:  "plugin_daily",
+		period: "day",
+		merged: "day, instance, plugin_id, user_key, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, user_key, count(*) FROM events " +
+			"WHERE user_key IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL",
+	},
+	{
+		table:  "entity_daily",
+		period: "day",
+		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_key, sum(views)::BIGINT, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_ref, user_key, " +
+			"count(*) FILTER (WHERE action = 'navigate'), count(*) FROM events WHERE entity_ref IS NOT NULL GROUP BY ALL",
+	},
+	{
+		table:  "feature_daily",
+		period: "day",
+		merged: "day, instance, plugin_id, action, subject, user_key, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_key, count(*) " +
+			"FROM events WHERE event_name LIKE 'backstage.%%' GROUP BY ALL",
+	},
+}
+
+// featureEventPrefix selects the frontend's analytics events for feature_daily (the `LIKE 'backstage.%'` above).
+const featureEventPrefix = "backstage."
+
+// dayExpr is the SQL of the start of an event's day in a time zone, as dayCutter computes it in Go.
+func dayExpr(tz string) string {
+	quoted := "'" + strings.ReplaceAll(tz, "'", "''") + "'"
+	return "timezone(" + quoted + ", date_trunc('day', timezone(" + quoted + ", ts)))"
+}
+
+// dayCutter finds the start of an instant's day in a time zone; it remembers the last day, since the events
+// of one write mostly share a few days.
+type dayCutter struct {
+	loc        *time.Location
+	start, end int64 // the last day, in Unix seconds
+	valid      bool
+}
+
+func (c *dayCutter) dayOf(ts time.Time) int64 {
+	if u := ts.Unix(); c.valid && u >= c.start && u < c.end {
+		return c.start
+	}
+	local := ts.In(c.loc)
+	y, m, d := local.Date()
+	c.start = time.Date(y, m, d, 0, 0, 0, 0, c.loc).Unix()
+	c.end = time.Date(y, m, d+1, 0, 0, 0, 0, c.loc).Unix()
+	c.valid = true
+	return c.start
+}
+
+// nullString is a comparable nullable string, for the keys of columns that may be NULL.
+type nullString struct {
+	s     string
+	valid bool
+}
+
+func nullStringOf(v driver.Value) nullString {
+	s, ok := v.(string)
+	return nullString{s, ok}
+}
+
+func (n nullString) value() driver.Value {
+	if !n.valid {
+		return nil
+	}
+	return n.s
+}
+
+type userDay struct {
+	day            int64
+	instance, user string
+}
+
+type pluginDay struct {
+	userDay
+	plugin string
+}
+
+type entityDay struct {
+	day                int64
+	instance, ref      string
+	plugin, kind, user nullString
+}
+
+type entityCounts struct{ views, events int64 }
+
+type featureDay struct {
+	day                           int64
+	instance                      string
+	plugin, action, subject, user nullString
+}
+
+type seen struct{ first, last time.Time }
+
+// dailyAggregates are the rollup rows of one write, aggregated in Go.
+type dailyAggregates struct {
+	cut       dayCutter
+	users     map[userDay]int64
+	plugins   map[pluginDay]int64
+	entities  map[entityDay]entityCounts
+	features  map[featureDay]int64
+	firstLast map[[2]string]seen // users: first and last time per instance and user
+	days      map[int64]bool
+}
+
+func newDailyAggregates(loc *time.Location) *dailyAggregates {
+	return &dailyAggregates{
+		cut:   dayCutter{loc: loc},
+		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
+		features: map[featureDay]int64{}, firstLast: map[[2]string]seen{}, days: map[int64]bool{},
+	}
+}
+
+// Positions of the rollups' inputs in an event row.
+var (
+	tsAt         = slices.Index(eventColumns, "ts")
+	eventNameAt  = slices.Index(eventColumns, "event_name")
+	userKeyAt    = slices.Index(eventColumns, "user_key")
+	actionAt     = slices.Index(eventColumns, "action")
+	subjectAt    = slices.Index(eventColumns, "subject")
+	pluginAt     = slices.Index(eventColumns, "plugin_id")
+	entityRefAt  = slices.Index(eventColumns, "entity_ref")
+	entityKindAt = slices.Index(eventColumns, "entity_kind")
+	instanceAt   = slices.Index(eventColumns, "instance")
+)
+
+// add counts one event row.
+func (a *dailyAggregates) add(row []driver.Value) {
+	ts := row[tsAt].(time.Time)
+	day := a.cut.dayOf(ts)
+	instance, _ := row[instanceAt].(string)
+	user := nullStringOf(row[userKeyAt])
+	plugin := nullStringOf(row[pluginAt])
+	action := nullStringOf(row[actionAt])
+	a.days[day] = true
+
+	if ref, ok := row[entityRefAt].(string); ok {
+		key := entityDay{day, instance, ref, plugin, nullStringOf(row[entityKindAt]), user}
+		c := a.entities[key]
+		c.events++
+		if action.valid && action.s == "navigate" {
+			c.views++
+		}
+		a.entities[key] = c
+	}
+	if strings.HasPrefix(row[eventNameAt].(string), featureEventPrefix) {
+		var subject nullString
+		if action.valid && action.s == "click" {
+			subject = nullStringOf(row[subjectAt])
+		}
+		a.features[featureDay{day, instance, plugin, action, subject, user}]++
+	}
+	if !user.valid {
+		return
+	}
+	key := userDay{day, instance, user.s}
+	a.users[key]++
+	if plugin.valid {
+		a.plugins[pluginDay{key, plugin.s}]++
+	}
+	id := [2]string{instance, user.s}
+	fl, ok := a.firstLast[id]
+	if !ok || ts.Before(fl.first) {
+		fl.first = ts
+	}
+	if !ok || ts.After(fl.last) {
+		fl.last = ts
+	}
+	a.firstLast[id] = fl
+}
+
+// tables returns the rows of each rollup table, in the tables' column order.
+func (a *dailyAggregates) tables() map[string][][]driver.Value {
+	out := map[string][][]driver.Value{}
+	for k, n := range a.users {
+		out["user_daily"] = append(out["user_daily"], []driver.Value{unixTime(k.day), k.instance, k.user, n})
+	}
+	for k, n := range a.plugins {
+		out["plugin_daily"] = append(out["plugin_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin, k.user, n})
+	}
+	for k, c := range a.entities {
+		out["entity_daily"] = append(out["entity_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
+			k.kind.value(), k.ref, k.user.value(), c.views, c.events})
+	}
+	for k, n := range a.features {
+		out["feature_daily"] = append(out["feature_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
+			k.action.value(), k.subject.value(), k.user.value(), n})
+	}
+	for id, fl := range a.firstLast {
+		out["users"] = append(out["users"], []driver.Value{id[0], id[1], fl.first, fl.last})
+	}
+	return out
+}
+
+func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// appendRollups adds the aggregates of one write to the rollups and marks the days they touched for the
+// compaction; the caller holds s.mu inside a transaction.
+func (s *Store) appendRollups(ctx context.Context, a *dailyAggregates) error {
+	tables := a.tables()
+	for _, table := range append(rollupTables(dailyRollups), "users") {
+		if err := s.appendRows(table, tables[table]); err != nil {
+			return err
+		}
+	}
+	days := make([]time.Time, 0, len(a.days))
+	for day := range a.days {
+		days = append(days, unixTime(day))
+	}
+	marks := map[string][]time.Time{}
+	for _, r := range dailyRollups {
+		marks[r.table] = days
+	}
+	if len(tables["users"]) > 0 {
+		marks["users"] = []time.Time{wholeTable}
+	}
+	return s.markDays(ctx, marks)
+}
+
+func rollupTables(rs []rollup) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.table
+	}
+	return out
+}
+
+// rollupTimezoneSetting is the store_settings row naming the time zone the daily rollups are cut in.
+const rollupTimezoneSetting = "rollup_timezone"
+
+// ensureRollupTimezone rebuilds the daily rollups from the events when they were cut in another time zone than
+// the configured one (or never built: a database from before the daily rollups).
+func (s *Store) ensureRollupTimezone(ctx context.Context) (rebuilt bool, err error) {
+	var current string
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(max(value), '') FROM store_settings WHERE name = ?`, rollupTimezoneSetting).Scan(&current)
+	if err != nil {
+		return false, fmt.Errorf("read the rollup time zone: %w", err)
+	}
+	if current == s.loc.String() {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return true, s.inTx(ctx, func() error {
+		for _, r := range dailyRollups {
+			for _, q := range []string{
+				"DELETE FROM " + r.table,
+				"INSERT INTO " + r.table + " " + fmt.Sprintf(r.rebuildSQL, dayExpr(s.loc.String())),
+				"DELETE FROM rollup_days WHERE rollup = '" + r.table + "'",
+			} {
+				if _, err := s.writeConn.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("rebuild %s in time zone %s: %w", r.table, s.loc, err)
+				}
+			}
+		}
+		_, err := s.writeConn.ExecContext(ctx, `INSERT OR REPLACE INTO store_settings VALUES (?, ?)`, rollupTimezoneSetting, s.loc.String())
+		return err
+	})
+}
