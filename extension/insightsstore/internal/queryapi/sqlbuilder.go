@@ -116,9 +116,14 @@ func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) 
 	if src.hasKind {
 		rollup += b.in("entity_kind", q.filter(FilterEntityKind))
 	}
-	rollup += " UNION ALL " + events()
-	edges := "((e.ts >= " + b.arg(from) + " AND e.ts < " + b.arg(lo) + ") OR (e.ts >= " + b.arg(hi) + " AND e.ts < " + b.arg(to) + "))"
-	return "(" + rollup + edges + ") " + alias
+	// One part per partial day, and none for an empty one: DuckDB skips row groups by their time range only for
+	// a plain range, not for an OR of two (which scanned every event, 120 ms at 10 million).
+	for _, edge := range [][2]time.Time{{from, lo}, {hi, to}} {
+		if edge[0].Before(edge[1]) {
+			rollup += " UNION ALL " + events() + "e.ts >= " + b.arg(edge[0]) + " AND e.ts < " + b.arg(edge[1])
+		}
+	}
+	return "(" + rollup + ") " + alias
 }
 
 // rollupDays returns the whole rollup days [lo, hi) within [from, to), and whether the rollup can answer q.
