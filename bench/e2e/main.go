@@ -254,11 +254,11 @@ func measure(binary string, s scenario, payloads [][]byte, clients int) (measure
 	return measurement{cpuSeconds: after - before, peakRSS: rss, wall: wall}, nil
 }
 
-// load posts every payload once, from `clients` keep-alive connections; every request must get a 200.
+// load posts every payload from `clients` keep-alive connections; every request must end with a 200.
 func load(addr string, s scenario, payloads [][]byte, clients int) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true}, Timeout: 30 * time.Second}
 	url := "http://" + addr + s.format.Path()
-	var next atomic.Int64
+	var next, backoffs atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
@@ -269,7 +269,7 @@ func load(addr string, s scenario, payloads [][]byte, clients int) error {
 				if i >= int64(len(payloads)) {
 					return
 				}
-				if err := post(client, url, s, payloads[i]); err != nil {
+				if err := post(client, url, s, payloads[i], &backoffs); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
@@ -277,31 +277,46 @@ func load(addr string, s scenario, payloads [][]byte, clients int) error {
 		})
 	}
 	wg.Wait()
+	if n := backoffs.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "%s: the collector pushed back %d times (429/503 with Retry-After); every request was retried until accepted\n", s.name, n)
+	}
 	return firstErr
 }
 
-func post(client *http.Client, url string, s scenario, body []byte) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
+// post sends one payload until it is accepted: 429 and 503 (the collector pushing back while its queue is full)
+// are retried after the Retry-After the collector names, as a well-behaved sender does; backoffs counts them.
+func post(client *http.Client, url string, s scenario, body []byte, backoffs *atomic.Int64) error {
+	for {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", s.format.ContentType())
+		if !s.plain {
+			req.Header.Set("Authorization", "Bearer "+benchToken)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		respBody, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+			backoffs.Add(1)
+			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			if err != nil || wait <= 0 {
+				wait = 1
+			}
+			time.Sleep(time.Duration(wait) * time.Second)
+			continue
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("status %d: %s", resp.StatusCode, respBody)
+		case bytes.Contains(respBody, []byte(`"rejected"`)):
+			return fmt.Errorf("events were rejected: %.300s", respBody)
+		}
+		return nil
 	}
-	req.Header.Set("Content-Type", s.format.ContentType())
-	if !s.plain {
-		req.Header.Set("Authorization", "Bearer "+benchToken)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	respBody, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, respBody)
-	}
-	if bytes.Contains(respBody, []byte(`"rejected"`)) {
-		return fmt.Errorf("events were rejected: %.300s", respBody)
-	}
-	return nil
 }
 
 func waitHealthy(addr string) error {
