@@ -12,14 +12,15 @@ import (
 // seconds), so checking a write against the recent ids makes the store idempotent without an index over every
 // event ever stored, which grew with the table and was rewritten at each checkpoint.
 type recentIDs struct {
-	set  map[duckdb.UUID]struct{}
-	ring []duckdb.UUID // insertion order; next is the oldest once the ring is full
-	next int
-	full bool
+	set      map[duckdb.UUID]struct{}
+	ring     []duckdb.UUID // insertion order; once full, next is the oldest
+	next     int
+	capacity int
 }
 
+// newRecentIDs remembers up to capacity ids; memory grows with use, not up front.
 func newRecentIDs(capacity int) *recentIDs {
-	return &recentIDs{set: make(map[duckdb.UUID]struct{}, capacity), ring: make([]duckdb.UUID, capacity)}
+	return &recentIDs{set: map[duckdb.UUID]struct{}{}, capacity: capacity}
 }
 
 func (r *recentIDs) has(id duckdb.UUID) bool {
@@ -28,22 +29,21 @@ func (r *recentIDs) has(id duckdb.UUID) bool {
 }
 
 func (r *recentIDs) add(id duckdb.UUID) {
-	if r.full {
-		delete(r.set, r.ring[r.next])
-	}
-	r.ring[r.next] = id
 	r.set[id] = struct{}{}
-	r.next++
-	if r.next == len(r.ring) {
-		r.next, r.full = 0, true
+	if len(r.ring) < r.capacity {
+		r.ring = append(r.ring, id)
+		return
 	}
+	delete(r.set, r.ring[r.next])
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % r.capacity
 }
 
 // loadRecentIDs fills the set with the ids of the newest stored events, so that a redelivery after a restart
 // (the queue replaying a write whose acknowledgement the crash lost) is still recognised.
 func (s *Store) loadRecentIDs(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT event_id FROM (SELECT event_id, ingest_batch FROM events ORDER BY ingest_batch DESC LIMIT ?)
-		ORDER BY ingest_batch`, len(s.recent.ring))
+		ORDER BY ingest_batch`, s.recent.capacity)
 	if err != nil {
 		return fmt.Errorf("read the recent event ids: %w", err)
 	}

@@ -125,16 +125,21 @@ func TestRejectsEventsWithoutAnID(t *testing.T) {
 	assert.Contains(t, res.Rejected[1].Reason, "is not a UUID")
 }
 
-func TestReopenKeepsDataAndBatches(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "insights.duckdb")
+// closedStore writes a day of simulated traffic into a new store file and closes it.
+func closedStore(t *testing.T) (path string, ld plog.Logs, occs []wireformat.Occurrence) {
+	path = filepath.Join(t.TempDir(), "insights.duckdb")
 	s, err := Open(context.Background(), Options{Path: path})
 	require.NoError(t, err)
-	ld, occs := simulatedLogs(t, 10)
+	ld, occs = simulatedLogs(t, 10)
 	_, err = s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
 	require.NoError(t, s.Close(context.Background()))
+	return path, ld, occs
+}
 
-	s, err = Open(context.Background(), Options{Path: path})
+func TestReopenKeepsDataAndBatches(t *testing.T) {
+	path, ld, occs := closedStore(t)
+	s, err := Open(context.Background(), Options{Path: path})
 	require.NoError(t, err)
 	defer s.Close(context.Background())
 	assert.Equal(t, len(occs), count(t, s, `SELECT count(*) FROM events`))
@@ -420,14 +425,8 @@ func TestRollupsAtIngestMatchARebuild(t *testing.T) {
 
 // Opening the store with another rollup time zone rebuilds the rollups in it.
 func TestChangingTheTimezoneRebuildsTheRollups(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "insights.duckdb")
-	s, err := Open(context.Background(), Options{Path: path})
-	require.NoError(t, err)
-	ld, occs := simulatedLogs(t, 10)
-	_, err = s.WriteLogs(context.Background(), ld, now)
-	require.NoError(t, err)
-	require.NoError(t, s.Close(context.Background()))
-	s, err = Open(context.Background(), Options{Path: path, Timezone: "Asia/Kolkata"})
+	path, _, occs := closedStore(t)
+	s, err := Open(context.Background(), Options{Path: path, Timezone: "Asia/Kolkata"})
 	require.NoError(t, err)
 	defer s.Close(context.Background())
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))

@@ -125,7 +125,7 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 					"rows":    map[string]any{"type": "array", "items": map[string]any{"type": "array"}},
 					"meta": map[string]any{"type": "object", "properties": map[string]any{"metric": map[string]any{"type": "string"},
 						"suppressed_rows": map[string]any{"type": "integer"}, "k_anonymity": map[string]any{"type": "integer"},
-						"query_ms": map[string]any{"type": "number"}}}}},
+						"query_ms": map[string]any{"type": "number"}, "from_rollups": map[string]any{"type": "boolean"}}}}},
 				"MetricListing": map[string]any{"type": "object", "properties": map[string]any{
 					"metrics":   map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 					"intervals": stringArray(), "k_anonymity": map[string]any{"type": "integer"}}},
