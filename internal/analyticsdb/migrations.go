@@ -218,6 +218,12 @@ CREATE TABLE store_settings (
 	value VARCHAR NOT NULL
 );
 `},
+	{3, "template runs in the entity rollup", `
+-- Scaffolder runs (create events) and the minutes they saved, so that the templates metric reads the rollup.
+ALTER TABLE entity_daily ADD COLUMN creates BIGINT DEFAULT 0;
+ALTER TABLE entity_daily ADD COLUMN create_value DOUBLE;
+DELETE FROM store_settings WHERE name = 'rollup_timezone'; -- the store rebuilds the rollups when it opens
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

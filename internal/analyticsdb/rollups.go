@@ -31,9 +31,11 @@ var dailyRollups = []rollup{
 	{
 		table:  "entity_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_key, sum(views)::BIGINT, sum(events)::BIGINT",
+		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_key, sum(views)::BIGINT, sum(events)::BIGINT, " +
+			"sum(creates)::BIGINT, sum(create_value)",
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_ref, user_key, " +
-			"count(*) FILTER (WHERE action = 'navigate'), count(*) FROM events WHERE entity_ref IS NOT NULL GROUP BY ALL",
+			"count(*) FILTER (WHERE action = 'navigate'), count(*), count(*) FILTER (WHERE action = 'create'), " +
+			"sum(value) FILTER (WHERE action = 'create') FROM events WHERE entity_ref IS NOT NULL GROUP BY ALL",
 	},
 	{
 		table:  "feature_daily",
@@ -107,7 +109,11 @@ type entityDay struct {
 	plugin, kind, user nullString
 }
 
-type entityCounts struct{ views, events int64 }
+type entityCounts struct {
+	views, events, creates int64
+	createValue            float64
+	hasCreateValue         bool // SQL's sum over no values is NULL
+}
 
 type featureDay struct {
 	day                           int64
@@ -143,6 +149,7 @@ var (
 	userKeyAt    = slices.Index(eventColumns, "user_key")
 	actionAt     = slices.Index(eventColumns, "action")
 	subjectAt    = slices.Index(eventColumns, "subject")
+	valueAt      = slices.Index(eventColumns, "value")
 	pluginAt     = slices.Index(eventColumns, "plugin_id")
 	entityRefAt  = slices.Index(eventColumns, "entity_ref")
 	entityKindAt = slices.Index(eventColumns, "entity_kind")
@@ -163,8 +170,15 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		key := entityDay{day, instance, ref, plugin, nullStringOf(row[entityKindAt]), user}
 		c := a.entities[key]
 		c.events++
-		if action.valid && action.s == "navigate" {
+		switch {
+		case action.valid && action.s == "navigate":
 			c.views++
+		case action.valid && action.s == "create":
+			c.creates++
+			if v, ok := row[valueAt].(float64); ok {
+				c.createValue += v
+				c.hasCreateValue = true
+			}
 		}
 		a.entities[key] = c
 	}
@@ -205,7 +219,7 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 	}
 	for k, c := range a.entities {
 		out["entity_daily"] = append(out["entity_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
-			k.kind.value(), k.ref, k.user.value(), c.views, c.events})
+			k.kind.value(), k.ref, k.user.value(), c.views, c.events, c.creates, c.createValueOrNull()})
 	}
 	for k, n := range a.features {
 		out["feature_daily"] = append(out["feature_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
@@ -215,6 +229,13 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 		out["users"] = append(out["users"], []driver.Value{id[0], id[1], fl.first, fl.last})
 	}
 	return out
+}
+
+func (c entityCounts) createValueOrNull() driver.Value {
+	if !c.hasCreateValue {
+		return nil
+	}
+	return c.createValue
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

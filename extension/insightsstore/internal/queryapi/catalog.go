@@ -244,9 +244,8 @@ func topEntities(q *query, b *sqlb) []Column {
 // scaffolder.task.count per series (a series that began before the range counts from its first point in it).
 func templates(q *query, b *sqlb) []Column {
 	instances := q.filter(FilterInstance)
-	b.WriteString("WITH fe AS (SELECT e.entity_ref AS template, count(*) AS runs, count(DISTINCT e.user_key) AS users, sum(e.value) AS minutes_saved " +
-		"FROM events e WHERE e.action = 'create' AND e.entity_kind = 'template' AND " + b.timeRange("e.ts", q, 0) +
-		b.in("coalesce(e.instance, '')", instances) + " GROUP BY 1), " +
+	b.WriteString("WITH fe AS (SELECT entity_ref AS template, sum(creates) AS runs, count(DISTINCT user_key) AS users, " +
+		"sum(create_value) AS minutes_saved FROM " + b.from(q, entityActivity, 0, "x") + " WHERE entity_kind = 'template' AND creates > 0 GROUP BY 1), " +
 		"series AS (SELECT lower(attributes->>'template') AS template, attributes->>'result' AS result, start_ts, service_name, instance, " +
 		"bool_or(cumulative) AS cumulative, " +
 		"max(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS last_in, min(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS first_in, " +

@@ -83,9 +83,10 @@ var (
 		eventFilter: "e.user_key IS NOT NULL AND e.plugin_id IS NOT NULL",
 	}
 	entityActivity = source{
-		rollup: "entity_daily", rollupCols: "day AS t, instance, plugin_id, entity_kind, entity_ref, user_key, views, events",
+		rollup: "entity_daily", rollupCols: "day AS t, instance, plugin_id, entity_kind, entity_ref, user_key, views, events, creates, create_value",
 		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, e.entity_ref, e.user_key, " +
-			"CASE WHEN e.action = 'navigate' THEN 1 ELSE 0 END AS views, 1 AS events",
+			"CASE WHEN e.action = 'navigate' THEN 1 ELSE 0 END AS views, 1 AS events, " +
+			"CASE WHEN e.action = 'create' THEN 1 ELSE 0 END AS creates, CASE WHEN e.action = 'create' THEN e.value END AS create_value",
 		eventFilter: "e.entity_ref IS NOT NULL", hasKind: true,
 	}
 	featureActivity = source{
