@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,13 @@ func TestAccess(t *testing.T) {
 	a := f.do(t, http.MethodPost, "/api/v1/query", viewerToken, "x", "Content-Type", "text/plain")
 	assert.Equal(t, http.StatusUnsupportedMediaType, a.status)
 	assert.Equal(t, http.StatusMethodNotAllowed, f.do(t, http.MethodGet, "/api/v1/query", viewerToken, nil).status)
+	assert.Equal(t, http.StatusNotFound, f.do(t, http.MethodGet, "/api/v1/nothing", viewerToken, nil).status)
+
+	huge := baseRequest("plugin_adoption")
+	huge.Filters = map[string][]string{FilterPlugin: {strings.Repeat("p", maxQueryBytes)}}
+	tooLarge := f.do(t, http.MethodPost, "/api/v1/query", viewerToken, huge)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, tooLarge.status)
+	assert.Contains(t, tooLarge.apiError(t).Message, "at most 65536 bytes")
 }
 
 func TestEveryQueryIsAudited(t *testing.T) {

@@ -57,6 +57,10 @@ const (
 	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 
+// maxQueryBytes bounds a query's body: generous for any filter list a dashboard sends, small enough that a
+// runaway client cannot make the collector buffer megabytes.
+const maxQueryBytes = 64 << 10
+
 // Server answers the query API.
 type Server struct {
 	store   *analyticsdb.Store
@@ -160,9 +164,15 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 		return
 	}
 	var req Request
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxQueryBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			entry.Status = http.StatusRequestEntityTooLarge
+			writeError(w, entry.Status, "", fmt.Sprintf("a query may have at most %d bytes", maxQueryBytes))
+			return
+		}
 		entry.Status = http.StatusBadRequest
 		writeError(w, entry.Status, "", "invalid query JSON: "+err.Error())
 		return
