@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
 // The daily rollups: what the dashboards read instead of the events. A row holds one day (in the store's
@@ -42,12 +44,9 @@ var dailyRollups = []rollup{
 		period: "day",
 		merged: "day, instance, plugin_id, action, subject, user_key, sum(events)::BIGINT",
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_key, count(*) " +
-			"FROM events WHERE event_name LIKE 'backstage.%%' GROUP BY ALL",
+			"FROM events WHERE starts_with(event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
 	},
 }
-
-// featureEventPrefix selects the frontend's analytics events for feature_daily (the `LIKE 'backstage.%'` above).
-const featureEventPrefix = "backstage."
 
 // dayExpr is the SQL of the start of an event's day in a time zone, as dayCutter computes it in Go.
 func dayExpr(tz string) string {
@@ -182,7 +181,7 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		}
 		a.entities[key] = c
 	}
-	if strings.HasPrefix(row[eventNameAt].(string), featureEventPrefix) {
+	if strings.HasPrefix(row[eventNameAt].(string), semconv.EventNamePrefix) {
 		var subject nullString
 		if action.valid && action.s == "click" {
 			subject = nullStringOf(row[subjectAt])

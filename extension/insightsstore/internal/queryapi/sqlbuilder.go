@@ -3,6 +3,8 @@ package queryapi
 import (
 	"strings"
 	"time"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
 // sqlb builds one SQL statement and its arguments; every value the caller sends becomes a bound argument, and
@@ -93,7 +95,7 @@ var (
 		rollup: "feature_daily", rollupCols: "day AS t, instance, plugin_id, action, subject, user_key, events",
 		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
 			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_key, 1 AS events",
-		eventFilter: "e.event_name LIKE 'backstage.%'",
+		eventFilter: "starts_with(e.event_name, '" + semconv.EventNamePrefix + "')",
 	}
 )
 
