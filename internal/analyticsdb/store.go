@@ -55,6 +55,14 @@ type Store struct {
 
 // Open opens (or creates) the database, applies pending migrations and prepares the writer.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	// Options first: nothing is opened for a store that cannot work.
+	if opts.DedupWindow < 0 {
+		return nil, fmt.Errorf("open %q: the dedup window must not be negative (0 takes the default of %d)", opts.Path, DefaultDedupWindow)
+	}
+	loc, err := time.LoadLocation(cmp.Or(opts.Timezone, "UTC"))
+	if err != nil {
+		return nil, fmt.Errorf("rollup time zone: %w", err)
+	}
 	if dir := filepath.Dir(opts.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("create the directory of %q: %w", opts.Path, err)
@@ -65,10 +73,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %q: %w", opts.Path, err)
-	}
-	loc, err := time.LoadLocation(cmp.Or(opts.Timezone, "UTC"))
-	if err != nil {
-		return nil, fmt.Errorf("rollup time zone: %w", err)
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, loc: loc, recent: newRecentIDs(cmp.Or(opts.DedupWindow, DefaultDedupWindow))}

@@ -246,6 +246,14 @@ func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
 	}
 }
 
+func TestBadOptionsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Open(context.Background(), Options{Path: filepath.Join(dir, "a.duckdb"), DedupWindow: -1})
+	assert.ErrorContains(t, err, "dedup window must not be negative")
+	_, err = Open(context.Background(), Options{Path: filepath.Join(dir, "b.duckdb"), Timezone: "Mars/Olympus_Mons"})
+	assert.ErrorContains(t, err, "rollup time zone")
+}
+
 func TestNewerSchemaIsRefused(t *testing.T) {
 	s, path := openStore(t)
 	_, err := s.DB().Exec(`INSERT INTO schema_migrations (version, description) VALUES (99, 'from the future')`)
