@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -81,8 +82,16 @@ var eventColumns = func() []string {
 	for _, c := range eventResourceColumns {
 		cols = append(cols, c.column)
 	}
-	return append(cols, "attributes", "ingest_batch")
+	// user_no last: migration 4 added it to the table.
+	return append(cols, "attributes", "ingest_batch", "user_no")
 }()
+
+// Positions in an event row of the columns the store fills in (and the rollups read).
+var (
+	attributesAt  = slices.Index(eventColumns, "attributes")
+	ingestBatchAt = slices.Index(eventColumns, "ingest_batch")
+	userNoAt      = slices.Index(eventColumns, "user_no")
+)
 
 var attrColumnIndex = func() map[string]int {
 	m := make(map[string]int, len(eventAttrColumns))
@@ -126,18 +135,23 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		return res, nil
 	}
 	batch := s.nextBatch
+	newUsers := s.users.number(fresh)
 	aggregates := newDailyAggregates(s.loc)
 	for _, row := range fresh {
-		row[len(row)-1] = batch
+		row[ingestBatchAt] = batch
 		aggregates.add(row)
 	}
 	err := s.inTx(ctx, func() error {
+		if err := s.appendRows("user_numbers", newUsers); err != nil {
+			return err
+		}
 		if err := s.appendRows("events", fresh); err != nil {
 			return err
 		}
 		return s.appendRollups(ctx, aggregates)
 	})
 	if err != nil {
+		s.users.forget(newUsers)
 		return WriteResult{}, fmt.Errorf("write %d events: %w", len(fresh), err)
 	}
 	s.nextBatch++
@@ -233,7 +247,7 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 		if err != nil {
 			return nil, fmt.Errorf("event %s: encode attributes: %w", id, err)
 		}
-		row[len(row)-2] = string(raw)
+		row[attributesAt] = string(raw)
 	}
 	return row, nil
 }

@@ -23,16 +23,19 @@ func (d Deleted) Total() int64 {
 
 // DeleteOlderThan removes everything that happened before cutoff (retention).
 func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted, error) {
+	// A rollup day goes once all of it is past the cutoff: when it is before the cutoff's date.
+	pastDay := "day < " + localDate(s.loc.String(), "?::TIMESTAMPTZ")
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.deleteWhere(ctx, []tableFilter{
 		{"events", "ts < ?"},
 		{"sessions", "end_ts < ?"},
 		{"backend_requests", "ts < ?"},
 		{"backend_metrics", "ts < ?"},
-		// A rollup day goes once all of it is past the cutoff.
-		{"user_daily", "day + INTERVAL 1 DAY <= ?"},
-		{"plugin_daily", "day + INTERVAL 1 DAY <= ?"},
-		{"entity_daily", "day + INTERVAL 1 DAY <= ?"},
-		{"feature_daily", "day + INTERVAL 1 DAY <= ?"},
+		{"user_daily", pastDay},
+		{"plugin_daily", pastDay},
+		{"entity_daily", pastDay},
+		{"feature_daily", pastDay},
 		{"users", "last_seen < ?"},
 		{"audit_log", "ts < ?"},
 	}, cutoff)
@@ -41,22 +44,29 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 // EraseUser removes every row of one user (GDPR erasure), by the key the store counts them by: the pseudonym
 // (user.hash), or the plain id / anonymous id of events stored before anonymization.
 func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
-	return s.deleteWhere(ctx, []tableFilter{
+	const number = "user_no = (SELECT user_no FROM user_numbers WHERE user_key = $1)"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	deleted, err := s.deleteWhere(ctx, []tableFilter{
 		{"events", "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"},
 		{"sessions", "user_key = $1"},
-		{"user_daily", "user_key = $1"},
-		{"plugin_daily", "user_key = $1"},
-		{"entity_daily", "user_key = $1"},
-		{"feature_daily", "user_key = $1"},
-		{"users", "user_key = $1"},
+		{"user_daily", number},
+		{"plugin_daily", number},
+		{"entity_daily", number},
+		{"feature_daily", number},
+		{"users", number},
+		{"user_numbers", "user_key = $1"}, // last: the filters above look the number up here
 	}, key)
+	if err == nil {
+		delete(s.users.byKey, key) // a user who comes back gets a new number
+	}
+	return deleted, err
 }
 
 type tableFilter struct{ table, where string }
 
+// deleteWhere deletes in one transaction; the caller holds s.mu.
 func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any) (Deleted, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	deleted := Deleted{}
 	err := s.inTx(ctx, func() error {
 		for _, f := range filters {
@@ -87,7 +97,7 @@ type rollup struct {
 }
 
 // compacted are the rollups the compaction merges.
-var compacted = append(slices.Clone(dailyRollups), rollup{table: "users", merged: "instance, user_key, min(first_seen), max(last_seen)"})
+var compacted = append(slices.Clone(dailyRollups), rollup{table: "users", merged: "instance, user_no, min(first_seen), max(last_seen)"})
 
 // wholeTable is the "day" rollup_days records for a rollup merged whole.
 var wholeTable = time.Unix(0, 0).UTC()

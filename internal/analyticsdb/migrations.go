@@ -224,10 +224,99 @@ ALTER TABLE entity_daily ADD COLUMN creates BIGINT DEFAULT 0;
 ALTER TABLE entity_daily ADD COLUMN create_value DOUBLE;
 DELETE FROM store_settings WHERE name = 'rollup_timezone'; -- the store rebuilds the rollups when it opens
 `},
+	{4, "users counted by number; rollup days as dates", `
+-- Every user key gets a number: distinct counts over integers are 25-70% faster than over the pseudonyms'
+-- strings, and the rollups shrink. The key itself stays in the events (and here, for erasure and drill-down).
+CREATE TABLE user_numbers (
+	user_no  UINTEGER PRIMARY KEY,
+	user_key VARCHAR NOT NULL UNIQUE
+);
+INSERT INTO user_numbers
+	SELECT row_number() OVER (ORDER BY user_key), user_key FROM (SELECT DISTINCT user_key FROM events WHERE user_key IS NOT NULL);
+
+CREATE TABLE events_v4 AS FROM events LIMIT 0;
+ALTER TABLE events_v4 ADD COLUMN user_no UINTEGER;
+ALTER TABLE events_v4 ALTER COLUMN event_id SET NOT NULL;
+ALTER TABLE events_v4 ALTER COLUMN ts SET NOT NULL;
+ALTER TABLE events_v4 ALTER COLUMN observed_ts SET NOT NULL;
+ALTER TABLE events_v4 ALTER COLUMN event_name SET NOT NULL;
+ALTER TABLE events_v4 ALTER COLUMN ingest_batch SET NOT NULL;
+INSERT INTO events_v4 SELECT e.*, n.user_no FROM events e LEFT JOIN user_numbers n ON n.user_key = e.user_key ORDER BY e.ingest_batch;
+DROP TABLE events;
+ALTER TABLE events_v4 RENAME TO events;
+
+-- A rollup day is the calendar date in the rollup time zone: bucketing a DATE by week or month is arithmetic,
+-- where a TIMESTAMPTZ needs a time-zone conversion per row (80 ms per million rows here). The rollups are
+-- rebuilt from the events when the store opens.
+DROP TABLE user_daily;
+DROP TABLE plugin_daily;
+DROP TABLE entity_daily;
+DROP TABLE feature_daily;
+DROP TABLE rollup_days;
+DROP TABLE users;
+DELETE FROM store_settings WHERE name = 'rollup_timezone';
+
+CREATE TABLE user_daily (
+	day      DATE NOT NULL,
+	instance VARCHAR NOT NULL,
+	user_no  UINTEGER NOT NULL,
+	events   BIGINT NOT NULL
+);
+
+CREATE TABLE plugin_daily (
+	day       DATE NOT NULL,
+	instance  VARCHAR NOT NULL,
+	plugin_id VARCHAR NOT NULL,
+	user_no   UINTEGER NOT NULL,
+	events    BIGINT NOT NULL
+);
+
+CREATE TABLE entity_daily (
+	day          DATE NOT NULL,
+	instance     VARCHAR NOT NULL,
+	plugin_id    VARCHAR,
+	entity_kind  VARCHAR,
+	entity_ref   VARCHAR NOT NULL,
+	user_no      UINTEGER,
+	views        BIGINT NOT NULL,
+	events       BIGINT NOT NULL,
+	creates      BIGINT NOT NULL,
+	create_value DOUBLE
+);
+
+CREATE TABLE feature_daily (
+	day       DATE NOT NULL,
+	instance  VARCHAR NOT NULL,
+	plugin_id VARCHAR,
+	action    VARCHAR,
+	subject   VARCHAR,
+	user_no   UINTEGER,
+	events    BIGINT NOT NULL
+);
+
+CREATE TABLE rollup_days (
+	rollup VARCHAR NOT NULL,
+	day    DATE NOT NULL,
+	PRIMARY KEY (rollup, day)
+);
+
+-- First and last time each user was seen per instance.
+CREATE TABLE users (
+	instance   VARCHAR NOT NULL,
+	user_no    UINTEGER NOT NULL,
+	first_seen TIMESTAMPTZ NOT NULL,
+	last_seen  TIMESTAMPTZ NOT NULL
+);
+INSERT INTO users SELECT coalesce(instance, ''), user_no, min(ts), max(ts) FROM events WHERE user_no IS NOT NULL GROUP BY ALL;
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.
 func migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
+	return applyMigrations(ctx, db, migrations)
+}
+
+func applyMigrations(ctx context.Context, db *sql.DB, migrations []migration) (applied int, err error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)`); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)

@@ -19,59 +19,59 @@ var dailyRollups = []rollup{
 	{
 		table:  "user_daily",
 		period: "day",
-		merged: "day, instance, user_key, sum(events)::BIGINT",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), user_key, count(*) FROM events " +
-			"WHERE user_key IS NOT NULL GROUP BY ALL",
+		merged: "day, instance, user_no, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), user_no, count(*) FROM events " +
+			"WHERE user_no IS NOT NULL GROUP BY ALL",
 	},
 	{
 		table:  "plugin_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, user_key, sum(events)::BIGINT",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, user_key, count(*) FROM events " +
-			"WHERE user_key IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL",
+		merged: "day, instance, plugin_id, user_no, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, user_no, count(*) FROM events " +
+			"WHERE user_no IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL",
 	},
 	{
 		table:  "entity_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_key, sum(views)::BIGINT, sum(events)::BIGINT, " +
+		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_no, sum(views)::BIGINT, sum(events)::BIGINT, " +
 			"sum(creates)::BIGINT, sum(create_value)",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_ref, user_key, " +
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_ref, user_no, " +
 			"count(*) FILTER (WHERE action = 'navigate'), count(*), count(*) FILTER (WHERE action = 'create'), " +
 			"sum(value) FILTER (WHERE action = 'create') FROM events WHERE entity_ref IS NOT NULL GROUP BY ALL",
 	},
 	{
 		table:  "feature_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, action, subject, user_key, sum(events)::BIGINT",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_key, count(*) " +
+		merged: "day, instance, plugin_id, action, subject, user_no, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_no, count(*) " +
 			"FROM events WHERE starts_with(event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
 	},
 }
 
-// dayExpr is the SQL of the start of an event's day in a time zone, as dayCutter computes it in Go.
-func dayExpr(tz string) string {
-	quoted := "'" + strings.ReplaceAll(tz, "'", "''") + "'"
-	return "timezone(" + quoted + ", date_trunc('day', timezone(" + quoted + ", ts)))"
+// localDate is the SQL of the date of a TIMESTAMPTZ expression in a time zone, as dayCutter computes it in Go.
+func localDate(tz, expr string) string {
+	return "CAST(timezone('" + strings.ReplaceAll(tz, "'", "''") + "', " + expr + ") AS DATE)"
 }
 
-// dayCutter finds the start of an instant's day in a time zone; it remembers the last day, since the events
+// dayCutter finds the date of an instant in a time zone; it remembers the last day's bounds, since the events
 // of one write mostly share a few days.
 type dayCutter struct {
 	loc        *time.Location
-	start, end int64 // the last day, in Unix seconds
+	start, end int64 // the last day's bounds, in Unix seconds
+	date       int64 // the last day's date, as the Unix seconds of its midnight in UTC (what the appender stores for a DATE)
 	valid      bool
 }
 
 func (c *dayCutter) dayOf(ts time.Time) int64 {
 	if u := ts.Unix(); c.valid && u >= c.start && u < c.end {
-		return c.start
+		return c.date
 	}
-	local := ts.In(c.loc)
-	y, m, d := local.Date()
+	y, m, d := ts.In(c.loc).Date()
 	c.start = time.Date(y, m, d, 0, 0, 0, 0, c.loc).Unix()
 	c.end = time.Date(y, m, d+1, 0, 0, 0, 0, c.loc).Unix()
+	c.date = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
 	c.valid = true
-	return c.start
+	return c.date
 }
 
 // nullString is a comparable nullable string, for the keys of columns that may be NULL.
@@ -92,9 +92,25 @@ func (n nullString) value() driver.Value {
 	return n.s
 }
 
+// userNo is a user number in a rollup key; 0 is no user (NULL).
+type userNo uint32
+
+func userNoOf(v driver.Value) userNo {
+	n, _ := v.(uint32)
+	return userNo(n)
+}
+
+func (u userNo) value() driver.Value {
+	if u == 0 {
+		return nil
+	}
+	return uint32(u)
+}
+
 type userDay struct {
-	day            int64
-	instance, user string
+	day      int64
+	instance string
+	user     userNo
 }
 
 type pluginDay struct {
@@ -103,9 +119,10 @@ type pluginDay struct {
 }
 
 type entityDay struct {
-	day                int64
-	instance, ref      string
-	plugin, kind, user nullString
+	day           int64
+	instance, ref string
+	plugin, kind  nullString
+	user          userNo
 }
 
 type entityCounts struct {
@@ -115,12 +132,18 @@ type entityCounts struct {
 }
 
 type featureDay struct {
-	day                           int64
-	instance                      string
-	plugin, action, subject, user nullString
+	day                     int64
+	instance                string
+	plugin, action, subject nullString
+	user                    userNo
 }
 
 type seen struct{ first, last time.Time }
+
+type instanceUser struct {
+	instance string
+	user     userNo
+}
 
 // dailyAggregates are the rollup rows of one write, aggregated in Go.
 type dailyAggregates struct {
@@ -129,7 +152,7 @@ type dailyAggregates struct {
 	plugins   map[pluginDay]int64
 	entities  map[entityDay]entityCounts
 	features  map[featureDay]int64
-	firstLast map[[2]string]seen // users: first and last time per instance and user
+	firstLast map[instanceUser]seen // users: first and last time per instance and user
 	days      map[int64]bool
 }
 
@@ -137,7 +160,7 @@ func newDailyAggregates(loc *time.Location) *dailyAggregates {
 	return &dailyAggregates{
 		cut:   dayCutter{loc: loc},
 		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
-		features: map[featureDay]int64{}, firstLast: map[[2]string]seen{}, days: map[int64]bool{},
+		features: map[featureDay]int64{}, firstLast: map[instanceUser]seen{}, days: map[int64]bool{},
 	}
 }
 
@@ -160,7 +183,7 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	ts := row[tsAt].(time.Time)
 	day := a.cut.dayOf(ts)
 	instance, _ := row[instanceAt].(string)
-	user := nullStringOf(row[userKeyAt])
+	user := userNoOf(row[userNoAt])
 	plugin := nullStringOf(row[pluginAt])
 	action := nullStringOf(row[actionAt])
 	a.days[day] = true
@@ -188,15 +211,15 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		}
 		a.features[featureDay{day, instance, plugin, action, subject, user}]++
 	}
-	if !user.valid {
+	if user == 0 {
 		return
 	}
-	key := userDay{day, instance, user.s}
+	key := userDay{day, instance, user}
 	a.users[key]++
 	if plugin.valid {
 		a.plugins[pluginDay{key, plugin.s}]++
 	}
-	id := [2]string{instance, user.s}
+	id := instanceUser{instance, user}
 	fl, ok := a.firstLast[id]
 	if !ok || ts.Before(fl.first) {
 		fl.first = ts
@@ -211,10 +234,10 @@ func (a *dailyAggregates) add(row []driver.Value) {
 func (a *dailyAggregates) tables() map[string][][]driver.Value {
 	out := map[string][][]driver.Value{}
 	for k, n := range a.users {
-		out["user_daily"] = append(out["user_daily"], []driver.Value{unixTime(k.day), k.instance, k.user, n})
+		out["user_daily"] = append(out["user_daily"], []driver.Value{unixTime(k.day), k.instance, uint32(k.user), n})
 	}
 	for k, n := range a.plugins {
-		out["plugin_daily"] = append(out["plugin_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin, k.user, n})
+		out["plugin_daily"] = append(out["plugin_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin, uint32(k.user), n})
 	}
 	for k, c := range a.entities {
 		out["entity_daily"] = append(out["entity_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
@@ -225,7 +248,7 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 			k.action.value(), k.subject.value(), k.user.value(), n})
 	}
 	for id, fl := range a.firstLast {
-		out["users"] = append(out["users"], []driver.Value{id[0], id[1], fl.first, fl.last})
+		out["users"] = append(out["users"], []driver.Value{id.instance, uint32(id.user), fl.first, fl.last})
 	}
 	return out
 }
@@ -290,7 +313,7 @@ func (s *Store) ensureRollupTimezone(ctx context.Context) (rebuilt bool, err err
 		for _, r := range dailyRollups {
 			for _, q := range []string{
 				"DELETE FROM " + r.table,
-				"INSERT INTO " + r.table + " " + fmt.Sprintf(r.rebuildSQL, dayExpr(s.loc.String())),
+				"INSERT INTO " + r.table + " " + fmt.Sprintf(r.rebuildSQL, localDate(s.loc.String(), "ts")),
 				"DELETE FROM rollup_days WHERE rollup = '" + r.table + "'",
 			} {
 				if _, err := s.writeConn.ExecContext(ctx, q); err != nil {

@@ -48,6 +48,7 @@ type Store struct {
 	writeConn *sql.Conn
 	nextBatch int64
 	recent    *recentIDs
+	users     userNumbers
 
 	loc            *time.Location // the rollups' days
 	rebuiltRollups bool
@@ -122,6 +123,9 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	s.rebuiltRollups = rebuilt
+	if err := s.loadUserNumbers(ctx); err != nil {
+		return err
+	}
 	return s.loadRecentIDs(ctx)
 }
 

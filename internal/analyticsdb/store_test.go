@@ -2,6 +2,7 @@ package analyticsdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -184,14 +186,28 @@ func TestEraseUser(t *testing.T) {
 			own++
 		}
 	}
+	number := count(t, s, `SELECT user_no FROM user_numbers WHERE user_key = ?`, victim)
+	require.Positive(t, count(t, s, `SELECT count(*) FROM user_daily WHERE user_no = ?`, number))
 	deleted, err := s.EraseUser(context.Background(), victim)
 	require.NoError(t, err)
 	assert.Equal(t, int64(own), deleted["events"])
 	assert.Equal(t, int64(1), deleted["users"])
-	for _, table := range []string{"events", "user_daily", "plugin_daily", "entity_daily", "feature_daily", "users"} {
-		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE user_key = ?", victim), table)
+	assert.Equal(t, int64(1), deleted["user_numbers"])
+	assert.Zero(t, count(t, s, "SELECT count(*) FROM events WHERE user_key = ?", victim))
+	for _, table := range []string{"user_daily", "plugin_daily", "entity_daily", "feature_daily", "users"} {
+		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE user_no = ?", number), table)
 	}
 	assert.Equal(t, len(occs)-own, count(t, s, `SELECT count(*) FROM events`))
+
+	// Back after the erasure (new events), the user is a new user with a new number.
+	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range records.Len() {
+		records.At(i).Attributes().PutStr(semconv.AttrEventID, uuid.NewString())
+	}
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Greater(t, count(t, s, `SELECT user_no FROM user_numbers WHERE user_key = ?`, victim), number)
+	assert.Equal(t, own, count(t, s, "SELECT sum(events)::INTEGER FROM user_daily JOIN user_numbers USING (user_no) WHERE user_key = ?", victim))
 }
 
 func TestCompactRollups(t *testing.T) {
@@ -211,12 +227,12 @@ func TestCompactRollups(t *testing.T) {
 	require.NoError(t, s.CompactRollups(context.Background()))
 	after := count(t, s, `SELECT count(*) FROM feature_daily`)
 	assert.Less(t, after, before)
-	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, plugin_id, action, subject, user_key FROM feature_daily)`))
-	assert.Equal(t, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, user_key FROM user_daily)`), count(t, s, `SELECT count(*) FROM user_daily`))
+	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, plugin_id, action, subject, user_no FROM feature_daily)`))
+	assert.Equal(t, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, user_no FROM user_daily)`), count(t, s, `SELECT count(*) FROM user_daily`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM rollup_days`), "every touched day was compacted")
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM plugin_daily`))
-	assert.Equal(t, count(t, s, `SELECT count(DISTINCT user_key) FROM users`), count(t, s, `SELECT count(*) FROM users`), "one row per user")
+	assert.Equal(t, count(t, s, `SELECT count(DISTINCT user_no) FROM users`), count(t, s, `SELECT count(*) FROM users`), "one row per user")
 }
 
 // Every attribute of the contract has a typed column, and the writers append the tables' columns in order.
@@ -395,8 +411,11 @@ func TestRollupsAtIngestMatchARebuild(t *testing.T) {
 	cfg.Start, cfg.Days, cfg.Users, cfg.Teams = time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC), 3, 40, 3 // DST ends on the 25th
 	w, err := simulator.NewWorld(cfg)
 	require.NoError(t, err)
+	var occs []wireformat.Occurrence
 	for d := range cfg.Days {
-		_, err := s.WriteLogs(context.Background(), wireformat.OTLP(w.Day(d)), cfg.Start.AddDate(0, 0, 4))
+		day := w.Day(d)
+		occs = append(occs, day...)
+		_, err := s.WriteLogs(context.Background(), wireformat.OTLP(day), cfg.Start.AddDate(0, 0, 4))
 		require.NoError(t, err)
 	}
 	snapshot := func() map[string][]string {
@@ -426,9 +445,34 @@ func TestRollupsAtIngestMatchARebuild(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rebuilt)
 	assert.Equal(t, atIngest, snapshot())
-	var hours float64
-	require.NoError(t, s.DB().QueryRow(`SELECT max(epoch(day)) - min(epoch(day)) FROM user_daily WHERE day > '2026-10-24 12:00:00+00' AND day < '2026-10-26 12:00:00+00'`).Scan(&hours))
-	assert.Equal(t, 25*3600.0, hours, "the day of the change lasts 25 hours")
+	assert.Equal(t, eventsPerLocalDay(t, occs, "Europe/Berlin"), rollupEventsPerDay(t, s), "the day of the change lasts 25 hours")
+}
+
+// eventsPerLocalDay counts the occurrences with a user per date in a time zone, in Go.
+func eventsPerLocalDay(t *testing.T, occs []wireformat.Occurrence, tz string) map[string]int {
+	loc, err := time.LoadLocation(tz)
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, o := range occs {
+		if o.User != "" {
+			out[o.Time.In(loc).Format(time.DateOnly)]++
+		}
+	}
+	return out
+}
+
+func rollupEventsPerDay(t *testing.T, s *Store) map[string]int {
+	rows, err := s.DB().Query(`SELECT strftime(day, '%Y-%m-%d'), sum(events)::INTEGER FROM user_daily GROUP BY 1`)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var day string
+		var n int
+		require.NoError(t, rows.Scan(&day, &n))
+		out[day] = n
+	}
+	return out
 }
 
 // Opening the store with another rollup time zone rebuilds the rollups in it.
@@ -437,8 +481,40 @@ func TestChangingTheTimezoneRebuildsTheRollups(t *testing.T) {
 	s, err := Open(context.Background(), Options{Path: path, Timezone: "Asia/Kolkata"})
 	require.NoError(t, err)
 	defer s.Close(context.Background())
-	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
-	assert.Zero(t, count(t, s, `SELECT count(*) FROM user_daily WHERE strftime(timezone('Asia/Kolkata', day), '%H:%M') <> '00:00'`),
-		"days start at midnight in Kolkata")
-	assert.Positive(t, count(t, s, `SELECT count(*) FROM user_daily`))
+	assert.Equal(t, eventsPerLocalDay(t, occs, "Asia/Kolkata"), rollupEventsPerDay(t, s), "days start at midnight in Kolkata")
+}
+
+// A database of schema 3 (user keys in the rollups, days as instants) opens with its users numbered, the
+// numbers in its events, and its rollups and users rebuilt.
+func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.duckdb")
+	db, err := sql.Open("duckdb", path)
+	require.NoError(t, err)
+	_, err = applyMigrations(context.Background(), db, migrations[:3])
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO events (event_id, ts, observed_ts, event_name, user_key, plugin_id, ingest_batch) VALUES
+		(uuid(), '2026-11-01 10:00:00+00', now(), 'backstage.navigate', 'user:default/ana', 'catalog', 1),
+		(uuid(), '2026-11-02 10:00:00+00', now(), 'backstage.navigate', 'user:default/ana', 'catalog', 1),
+		(uuid(), '2026-11-02 11:00:00+00', now(), 'backstage.click', 'user:default/bo', 'search', 2),
+		(uuid(), '2026-11-02 12:00:00+00', now(), 'backstage.click', NULL, 'search', 2)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := Open(context.Background(), Options{Path: path})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	assert.True(t, s.RebuiltRollups())
+	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM user_numbers`))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM events e LEFT JOIN user_numbers n USING (user_no) WHERE e.user_key IS DISTINCT FROM n.user_key`),
+		"every event has its user's number")
+	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 2}, rollupEventsPerDay(t, s))
+	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM users`))
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users JOIN user_numbers USING (user_no)
+		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-02 10:00:00+00'`))
+
+	// A new user continues the numbering.
+	ld, _ := simulatedLogs(t, 5)
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, count(t, s, `SELECT count(*) FROM user_numbers`), count(t, s, `SELECT max(user_no)::INTEGER FROM user_numbers`))
 }

@@ -177,17 +177,16 @@ func activeUsers(q *query, b *sqlb) []Column {
 		// (28 days), closed early by the user's next active day. The intervals of one user never overlap, so a
 		// running sum of +1 at their starts and -1 at their ends counts distinct users per day: linear in the
 		// active user-days, where joining each day to its trailing window is 28 times that.
-		tz := b.arg(q.Timezone)
-		b.WriteString("WITH ud AS (SELECT DISTINCT user_key, date_trunc('day', timezone(" + tz + ", t)) AS d FROM " +
+		b.WriteString("WITH ud AS (SELECT DISTINCT user_no, date_trunc('day', lt) AS d FROM " +
 			b.activity(q, (mauDays-1)*24*time.Hour, false) + "), " +
-			"iv AS (SELECT d, lead(d) OVER (PARTITION BY user_key ORDER BY d) AS next FROM ud), " +
+			"iv AS (SELECT d, lead(d) OVER (PARTITION BY user_no ORDER BY d) AS next FROM ud), " +
 			"deltas AS (SELECT d AS day, 1 AS dau, 1 AS wau, 1 AS mau FROM iv " +
 			"UNION ALL SELECT d + INTERVAL 1 DAY, -1, 0, 0 FROM iv " +
 			"UNION ALL SELECT least(d + INTERVAL " + strconv.Itoa(wauDays) + " DAY, coalesce(next, d + INTERVAL " + strconv.Itoa(wauDays) + " DAY)), 0, -1, 0 FROM iv " +
 			"UNION ALL SELECT least(d + INTERVAL " + strconv.Itoa(mauDays) + " DAY, coalesce(next, d + INTERVAL " + strconv.Itoa(mauDays) + " DAY)), 0, 0, -1 FROM iv), " +
 			"daily AS (SELECT day, sum(sum(dau)) OVER w AS dau, sum(sum(wau)) OVER w AS wau, sum(sum(mau)) OVER w AS mau " +
 			"FROM deltas GROUP BY day WINDOW w AS (ORDER BY day ROWS UNBOUNDED PRECEDING)), " +
-			"days AS (SELECT t, timezone(" + b.arg(q.Timezone) + ", t) AS d FROM " + b.buckets(q) + ") " +
+			"days AS (SELECT t, lt AS d FROM " + b.buckets(q) + ") " +
 			"SELECT days.t AS time, coalesce(last.dau, 0) AS active_users, coalesce(last.wau, 0) AS wau, coalesce(last.mau, 0) AS mau, " +
 			"coalesce(last.dau / nullif(last.mau, 0), 0) AS stickiness FROM days " +
 			"LEFT JOIN LATERAL (SELECT * FROM daily WHERE daily.day <= days.d ORDER BY daily.day DESC LIMIT 1) last ON true ORDER BY days.t")
@@ -195,22 +194,23 @@ func activeUsers(q *query, b *sqlb) []Column {
 	}
 	dim := q.groupBy()
 	if dim == "" {
-		b.WriteString("SELECT buckets.t AS time, count(DISTINCT a.user_key) AS active_users FROM " + b.buckets(q) +
-			" LEFT JOIN (SELECT " + b.bucket(q, "t") + " AS t, user_key FROM " + b.activity(q, 0, false) + ") a ON a.t = buckets.t GROUP BY 1 ORDER BY 1")
+		b.WriteString("SELECT buckets.t AS time, count(DISTINCT a.user_no) AS active_users FROM " + b.buckets(q) +
+			" LEFT JOIN (SELECT " + b.localBucket(q, "lt") + " AS lt, user_no FROM " + b.activity(q, 0, false) + ") a ON a.lt = buckets.lt GROUP BY 1 ORDER BY 1")
 		return []Column{colTime, number("active_users", "users", "")}
 	}
 	column := map[string]string{"plugin": "plugin_id", "instance": "instance"}[dim]
-	b.WriteString("SELECT " + b.bucket(q, "t") + " AS time, " + column + " AS " + dim + ", count(DISTINCT user_key) AS active_users FROM " +
-		b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2 ORDER BY 1, 3 DESC")
+	b.WriteString("SELECT " + b.instant(q, "lt") + " AS time, " + dim + ", active_users FROM (SELECT " + b.localBucket(q, "lt") + " AS lt, " +
+		column + " AS " + dim + ", count(DISTINCT user_no) AS active_users FROM " + b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2) ORDER BY 1, 3 DESC")
 	return []Column{colTime, dimension(dim), number("active_users", "users", "")}
 }
 
 func newVsReturning(q *query, b *sqlb) []Column {
-	b.WriteString("WITH act AS (SELECT DISTINCT user_key, " + b.bucket(q, "t") + " AS t FROM " + b.activity(q, 0, false) + "), " +
-		"first AS (SELECT user_key, min(first_seen) AS first_seen FROM users WHERE true" + b.in("instance", q.filter(FilterInstance)) + " GROUP BY 1) " +
-		"SELECT buckets.t AS time, count(act.user_key) FILTER (WHERE first.first_seen >= act.t) AS new_users, " +
-		"count(act.user_key) FILTER (WHERE first.first_seen < act.t) AS returning_users " +
-		"FROM " + b.buckets(q) + " LEFT JOIN act ON act.t = buckets.t LEFT JOIN first ON first.user_key = act.user_key GROUP BY 1 ORDER BY 1")
+	// First sightings in wall-clock time too: one conversion per user rather than per active user and bucket.
+	b.WriteString("WITH act AS (SELECT DISTINCT user_no, " + b.localBucket(q, "lt") + " AS lt FROM " + b.activity(q, 0, false) + "), " +
+		"first AS (SELECT user_no, " + b.local(q, "min(first_seen)") + " AS first_seen FROM users WHERE true" + b.in("instance", q.filter(FilterInstance)) + " GROUP BY 1) " +
+		"SELECT buckets.t AS time, count(act.user_no) FILTER (WHERE first.first_seen >= act.lt) AS new_users, " +
+		"count(act.user_no) FILTER (WHERE first.first_seen < act.lt) AS returning_users " +
+		"FROM " + b.buckets(q) + " LEFT JOIN act ON act.lt = buckets.lt LEFT JOIN first ON first.user_no = act.user_no GROUP BY 1 ORDER BY 1")
 	return []Column{colTime, number("new_users", "users", ""), number("returning_users", "users", "")}
 }
 
@@ -218,10 +218,10 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
 	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
-	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_key) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
+	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_no) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
 		" WHERE plugin_id IS NOT NULL GROUP BY 1), " +
-		"prev AS (SELECT plugin_id, count(DISTINCT user_key) AS users FROM " + b.activity(&prev, 0, true) + " GROUP BY 1), " +
-		"total AS (SELECT count(DISTINCT user_key) AS n FROM " + b.activity(q, 0, false) + ") " +
+		"prev AS (SELECT plugin_id, count(DISTINCT user_no) AS users FROM " + b.activity(&prev, 0, true) + " GROUP BY 1), " +
+		"total AS (SELECT count(DISTINCT user_no) AS n FROM " + b.activity(q, 0, false) + ") " +
 		"SELECT cur.plugin_id AS plugin, cur.users, cur.events, cur.users / nullif(total.n, 0) AS share, prev.users AS previous_users, " +
 		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) " +
 		"ORDER BY cur.users DESC, plugin LIMIT " + b.arg(q.Limit))
@@ -229,13 +229,13 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 }
 
 func featureAdoption(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT plugin_id AS plugin, action, subject, count(DISTINCT user_key) AS users, sum(events) AS events FROM " +
+	b.WriteString("SELECT plugin_id AS plugin, action, subject, count(DISTINCT user_no) AS users, sum(events) AS events FROM " +
 		b.from(q, featureActivity, 0, "f") + " GROUP BY ALL ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("plugin"), dimension("action"), dimension("subject"), colUsers, colEvents}
 }
 
 func topEntities(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT entity_ref, entity_kind, sum(views) AS views, count(DISTINCT user_key) AS users, sum(events) AS events FROM " +
+	b.WriteString("SELECT entity_ref, entity_kind, sum(views) AS views, count(DISTINCT user_no) AS users, sum(events) AS events FROM " +
 		b.from(q, entityActivity, 0, "x") + " GROUP BY ALL ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("entity_ref"), dimension("entity_kind"), number("views", "views", ""), colUsers, colEvents}
 }
@@ -244,7 +244,7 @@ func topEntities(q *query, b *sqlb) []Column {
 // scaffolder.task.count per series (a series that began before the range counts from its first point in it).
 func templates(q *query, b *sqlb) []Column {
 	instances := q.filter(FilterInstance)
-	b.WriteString("WITH fe AS (SELECT entity_ref AS template, sum(creates) AS runs, count(DISTINCT user_key) AS users, " +
+	b.WriteString("WITH fe AS (SELECT entity_ref AS template, sum(creates) AS runs, count(DISTINCT user_no) AS users, " +
 		"sum(create_value) AS minutes_saved FROM " + b.from(q, entityActivity, 0, "x") + " WHERE entity_kind = 'template' AND creates > 0 GROUP BY 1), " +
 		"series AS (SELECT lower(attributes->>'template') AS template, attributes->>'result' AS result, start_ts, service_name, instance, " +
 		"bool_or(cumulative) AS cumulative, " +
@@ -264,11 +264,11 @@ func templates(q *query, b *sqlb) []Column {
 // search attributes each discover (a click on a result) to the latest search before it in the same session
 // (or, without a session id, of the same user).
 func search(q *query, b *sqlb) []Column {
-	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.subject, e.value, e.user_key, " +
+	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.subject, e.value, e.user_no, " +
 		"last_value(CASE WHEN e.action = 'search' THEN e.subject END IGNORE NULLS) OVER " +
 		"(PARTITION BY coalesce(e.session_id, e.user_key) ORDER BY e.ts, e.action DESC, e.subject ROWS UNBOUNDED PRECEDING) AS term " +
 		"FROM events e WHERE e.action IN ('search', 'discover') AND " + b.eventFilters(q, 0) + ") ")
-	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_key) FILTER (WHERE action = 'search') AS users, " +
+	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_no) FILTER (WHERE action = 'search') AS users, " +
 		"count(*) FILTER (WHERE action = 'search' AND value = 0) / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS zero_result_rate, " +
 		"count(*) FILTER (WHERE action = 'discover') / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS click_through_rate, " +
 		"avg(value) FILTER (WHERE action = 'discover') AS mean_rank"
@@ -284,13 +284,14 @@ func search(q *query, b *sqlb) []Column {
 
 func techdocs(q *query, b *sqlb) []Column {
 	// Views of a documentation site are the navigate events of its entity in the techdocs plugin.
-	b.WriteString("WITH d AS (SELECT t, entity_ref AS doc, user_key, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
-		" WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT e.ts, e.subject, NULL, 0, 1 FROM events e " +
+	b.WriteString("WITH d AS (SELECT lt, entity_ref AS doc, user_no, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
+		" WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT " + b.local(q, "e.ts") + ", e.subject, NULL, 0, 1 FROM events e " +
 		"WHERE e.plugin_id = 'techdocs' AND e.action = 'not-found' AND " + b.eventFilters(q, 0) + ") ")
-	aggregates := "sum(views) AS views, count(DISTINCT user_key) AS users, sum(not_found) AS not_found"
+	aggregates := "sum(views) AS views, count(DISTINCT user_no) AS users, sum(not_found) AS not_found"
 	measures := []Column{number("views", "views", ""), colUsers, number("not_found", "pages", "")}
 	if q.Interval != "" {
-		b.WriteString("SELECT " + b.bucket(q, "t") + " AS time, " + aggregates + " FROM d GROUP BY 1 ORDER BY 1")
+		b.WriteString("SELECT " + b.instant(q, "lt") + " AS time, views, users, not_found FROM (SELECT " + b.localBucket(q, "lt") + " AS lt, " +
+			aggregates + " FROM d GROUP BY 1) ORDER BY 1")
 		return append([]Column{colTime}, measures...)
 	}
 	b.WriteString("SELECT doc, " + aggregates + " FROM d GROUP BY 1 ORDER BY views DESC, not_found DESC, doc LIMIT " + b.arg(q.Limit))
@@ -326,11 +327,11 @@ func live(q *query, b *sqlb) []Column {
 	recent.to = q.now
 	recent.from = q.now.Add(-liveWindow)
 	if q.groupBy() == "plugin" {
-		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_key) AS active_users, count(*) AS events FROM events e WHERE " +
+		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " +
 			b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")
 		return []Column{dimension("plugin"), number("active_users", "users", ""), colEvents}
 	}
-	b.WriteString("SELECT count(DISTINCT e.user_key) AS active_users, count(*) AS events FROM events e WHERE " + b.eventFilters(recent, 0))
+	b.WriteString("SELECT count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " + b.eventFilters(recent, 0))
 	return []Column{number("active_users", "users", ""), colEvents}
 }
 

@@ -45,11 +45,34 @@ func (b *sqlb) bucket(q *query, expr string) string {
 	return "timezone(" + b.arg(q.Timezone) + ", date_trunc('" + q.Interval + "', timezone(" + b.arg(q.Timezone) + ", " + expr + ")))"
 }
 
-// buckets returns a relation `buckets(t)` of every bucket start in [from, to), so that empty buckets appear.
+// local returns a TIMESTAMPTZ expression as the wall-clock TIMESTAMP of the caller's time zone. Converting
+// costs a time-zone lookup per row: the relations of from() carry it precomputed (lt) and the rollups need none.
+func (b *sqlb) local(q *query, expr string) string {
+	return "timezone(" + b.arg(q.Timezone) + ", " + expr + ")"
+}
+
+// localBucket returns the start of the bucket of a wall-clock TIMESTAMP (a plain truncation).
+func (b *sqlb) localBucket(q *query, expr string) string {
+	return "date_trunc('" + q.Interval + "', " + expr + ")"
+}
+
+// instant returns a wall-clock TIMESTAMP of the caller's time zone as a TIMESTAMPTZ; apply it to buckets after
+// grouping, not to every row.
+func (b *sqlb) instant(q *query, expr string) string {
+	return "timezone(" + b.arg(q.Timezone) + ", " + expr + ")"
+}
+
+// buckets returns a relation `buckets(t, lt)` of every bucket start in [from, to), so that empty buckets appear:
+// t as a TIMESTAMPTZ, lt as the wall-clock TIMESTAMP of the caller's time zone.
 func (b *sqlb) buckets(q *query) string {
 	tz := q.Timezone
-	return "(SELECT timezone(" + b.arg(tz) + ", range) AS t FROM range(date_trunc('" + q.Interval + "', timezone(" + b.arg(tz) + ", " +
+	return "(SELECT timezone(" + b.arg(tz) + ", range) AS t, range AS lt FROM range(date_trunc('" + q.Interval + "', timezone(" + b.arg(tz) + ", " +
 		b.arg(q.from) + "::TIMESTAMPTZ)), timezone(" + b.arg(tz) + ", " + b.arg(q.to) + "::TIMESTAMPTZ), INTERVAL 1 " + q.Interval + ")) buckets"
+}
+
+// date binds the calendar date of t (in t's location) as a DATE.
+func (b *sqlb) date(t time.Time) string {
+	return "CAST(" + b.arg(t.Format(time.DateOnly)) + " AS DATE)"
 }
 
 // timeRange returns the condition of a timestamp column within [from - lookback, to).
@@ -63,7 +86,8 @@ func (b *sqlb) eventFilters(q *query, lookback time.Duration) string {
 }
 
 // source is a relation the metrics read: a daily rollup, and the events it is computed from. Both sides give
-// the same columns, the first being the time t (a day's start in the rollup, the event's time in the events).
+// the same columns, after the first, lt: the wall-clock time in the caller's time zone (a day's start in the
+// rollup, the event's time in the events). Users are counted by number (user_no).
 type source struct {
 	rollup      string
 	rollupCols  string
@@ -75,26 +99,26 @@ type source struct {
 
 var (
 	userActivity = source{
-		rollup: "user_daily", rollupCols: "day AS t, instance, user_key, NULL AS plugin_id, events",
-		eventCols:   "e.ts AS t, coalesce(e.instance, '') AS instance, e.user_key, e.plugin_id, 1 AS events",
-		eventFilter: "e.user_key IS NOT NULL",
+		rollup: "user_daily", rollupCols: "instance, user_no, NULL AS plugin_id, events",
+		eventCols:   "coalesce(e.instance, '') AS instance, e.user_no, e.plugin_id, 1 AS events",
+		eventFilter: "e.user_no IS NOT NULL",
 	}
 	pluginActivity = source{
-		rollup: "plugin_daily", rollupCols: "day AS t, instance, user_key, plugin_id, events",
+		rollup: "plugin_daily", rollupCols: "instance, user_no, plugin_id, events",
 		eventCols:   userActivity.eventCols,
-		eventFilter: "e.user_key IS NOT NULL AND e.plugin_id IS NOT NULL",
+		eventFilter: "e.user_no IS NOT NULL AND e.plugin_id IS NOT NULL",
 	}
 	entityActivity = source{
-		rollup: "entity_daily", rollupCols: "day AS t, instance, plugin_id, entity_kind, entity_ref, user_key, views, events, creates, create_value",
-		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, e.entity_ref, e.user_key, " +
+		rollup: "entity_daily", rollupCols: "instance, plugin_id, entity_kind, entity_ref, user_no, views, events, creates, create_value",
+		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, e.entity_ref, e.user_no, " +
 			"CASE WHEN e.action = 'navigate' THEN 1 ELSE 0 END AS views, 1 AS events, " +
 			"CASE WHEN e.action = 'create' THEN 1 ELSE 0 END AS creates, CASE WHEN e.action = 'create' THEN e.value END AS create_value",
 		eventFilter: "e.entity_ref IS NOT NULL", hasKind: true,
 	}
 	featureActivity = source{
-		rollup: "feature_daily", rollupCols: "day AS t, instance, plugin_id, action, subject, user_key, events",
-		eventCols: "e.ts AS t, coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
-			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_key, 1 AS events",
+		rollup: "feature_daily", rollupCols: "instance, plugin_id, action, subject, user_no, events",
+		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
+			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_no, 1 AS events",
 		eventFilter: "starts_with(e.event_name, '" + semconv.EventNamePrefix + "')",
 	}
 )
@@ -107,14 +131,15 @@ func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) 
 	// Placeholders are positional: every part is written in the order its arguments are bound.
 	from, to := q.from.Add(-lookback), q.to
 	events := func() string {
-		return "SELECT " + src.eventCols + " FROM events e WHERE " + src.eventFilter + b.eventFilterValues(q) + " AND "
+		return "SELECT " + b.local(q, "e.ts") + " AS lt, " + src.eventCols + " FROM events e WHERE " + src.eventFilter + b.eventFilterValues(q) + " AND "
 	}
 	lo, hi, ok := rollupDays(q, src, from, to)
 	if !ok {
 		return "(" + events() + "e.ts >= " + b.arg(from) + " AND e.ts < " + b.arg(to) + ") " + alias
 	}
 	b.fromRollups = true
-	rollup := "SELECT " + src.rollupCols + " FROM " + src.rollup + " WHERE day >= " + b.arg(lo) + " AND day < " + b.arg(hi) +
+	// The rollup's days are the caller's when lt matters (an interval): see rollupDays.
+	rollup := "SELECT CAST(day AS TIMESTAMP) AS lt, " + src.rollupCols + " FROM " + src.rollup + " WHERE day >= " + b.date(lo) + " AND day < " + b.date(hi) +
 		b.in("plugin_id", q.filter(FilterPlugin)) + b.in("instance", q.filter(FilterInstance))
 	if src.hasKind {
 		rollup += b.in("entity_kind", q.filter(FilterEntityKind))
@@ -160,7 +185,7 @@ func (b *sqlb) eventFilterValues(q *query) string {
 		b.in("coalesce(e.instance, '')", q.filter(FilterInstance))
 }
 
-// activity returns a relation `act(t, instance, user_key, plugin_id, events)` of user activity that honours the
+// activity returns a relation `act(lt, instance, user_no, plugin_id, events)` of user activity that honours the
 // filters, from the user or the plugin rollup.
 func (b *sqlb) activity(q *query, lookback time.Duration, needPlugin bool) string {
 	if needPlugin || len(q.filter(FilterPlugin)) > 0 {
