@@ -82,8 +82,8 @@ var eventColumns = func() []string {
 	for _, c := range eventResourceColumns {
 		cols = append(cols, c.column)
 	}
-	// user_no last: migration 4 added it to the table.
-	return append(cols, "attributes", "ingest_batch", "user_no")
+	// Last, the columns migrations added.
+	return append(cols, "attributes", "ingest_batch", "user_no", "search_term")
 }()
 
 // Positions in an event row of the columns the store fills in (and the rollups read).
@@ -91,6 +91,7 @@ var (
 	attributesAt  = slices.Index(eventColumns, "attributes")
 	ingestBatchAt = slices.Index(eventColumns, "ingest_batch")
 	userNoAt      = slices.Index(eventColumns, "user_no")
+	searchTermAt  = slices.Index(eventColumns, "search_term")
 )
 
 var attrColumnIndex = func() map[string]int {
@@ -136,12 +137,17 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	}
 	batch := s.nextBatch
 	newUsers := s.users.number(fresh)
+	searches, err := s.attributeSearches(ctx, fresh)
+	if err != nil {
+		s.users.forget(newUsers)
+		return WriteResult{}, fmt.Errorf("write %d events: %w", len(fresh), err)
+	}
 	aggregates := newDailyAggregates(s.loc)
 	for _, row := range fresh {
 		row[ingestBatchAt] = batch
 		aggregates.add(row)
 	}
-	err := s.inTx(ctx, func() error {
+	err = s.inTx(ctx, func() error {
 		if err := s.appendRows("user_numbers", newUsers); err != nil {
 			return err
 		}
@@ -158,6 +164,10 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	for _, row := range fresh {
 		s.recent.add(row[0].(duckdb.UUID))
 	}
+	for sess, sr := range searches {
+		s.searches.remember(sess, sr)
+	}
+	s.searches.forgetOld()
 	res.Stored = len(fresh)
 	return res, nil
 }

@@ -309,6 +309,22 @@ CREATE TABLE users (
 );
 INSERT INTO users SELECT coalesce(instance, ''), user_no, min(ts), max(ts) FROM events WHERE user_no IS NOT NULL GROUP BY ALL;
 `},
+	{5, "discovers attributed to their search at ingest", `
+-- The search term a discover (a click on a search result) came from: the latest search at or before it, within
+-- 24 hours, in its session (or, without a session id, of its user). The store fills it in as it writes;
+-- here for the events already stored (searches at the same instant: the greatest term, as at ingest).
+ALTER TABLE events ADD COLUMN search_term VARCHAR;
+UPDATE events SET search_term = a.term FROM (
+	SELECT d.event_id, s.term FROM
+		(SELECT event_id, ts, coalesce(session_id, user_key) AS sess FROM events
+		 WHERE action = 'discover' AND coalesce(session_id, user_key) IS NOT NULL) d
+	ASOF JOIN
+		(SELECT coalesce(session_id, user_key) AS sess, ts, max(subject) AS term FROM events
+		 WHERE action = 'search' AND subject IS NOT NULL AND coalesce(session_id, user_key) IS NOT NULL GROUP BY 1, 2) s
+	ON d.sess = s.sess AND d.ts >= s.ts
+	WHERE s.ts >= d.ts - INTERVAL 24 HOURS
+) a WHERE events.event_id = a.event_id;
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -169,6 +169,7 @@ var (
 	tsAt         = slices.Index(eventColumns, "ts")
 	eventNameAt  = slices.Index(eventColumns, "event_name")
 	userKeyAt    = slices.Index(eventColumns, "user_key")
+	sessionIDAt  = slices.Index(eventColumns, "session_id")
 	actionAt     = slices.Index(eventColumns, "action")
 	subjectAt    = slices.Index(eventColumns, "subject")
 	valueAt      = slices.Index(eventColumns, "value")

@@ -49,6 +49,7 @@ type Store struct {
 	nextBatch int64
 	recent    *recentIDs
 	users     userNumbers
+	searches  searchTerms
 
 	loc            *time.Location // the rollups' days
 	rebuiltRollups bool
@@ -124,6 +125,9 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.rebuiltRollups = rebuilt
 	if err := s.loadUserNumbers(ctx); err != nil {
+		return err
+	}
+	if err := s.loadSearchTerms(ctx); err != nil {
 		return err
 	}
 	return s.loadRecentIDs(ctx)

@@ -498,6 +498,12 @@ func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 		(uuid(), '2026-11-02 11:00:00+00', now(), 'backstage.click', 'user:default/bo', 'search', 2),
 		(uuid(), '2026-11-02 12:00:00+00', now(), 'backstage.click', NULL, 'search', 2)`)
 	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO events (event_id, ts, observed_ts, event_name, action, subject, session_id, user_key, ingest_batch) VALUES
+		('00000000-0000-0000-0000-000000000001', '2026-11-02 10:00:00+00', now(), 'backstage.search', 'search', 'alpha', 's1', 'user:default/ana', 3),
+		('00000000-0000-0000-0000-000000000002', '2026-11-02 10:00:00+00', now(), 'backstage.search', 'search', 'beta', 's1', 'user:default/ana', 3),
+		('00000000-0000-0000-0000-000000000003', '2026-11-02 10:01:00+00', now(), 'backstage.discover', 'discover', 'component-a', 's1', 'user:default/ana', 3),
+		('00000000-0000-0000-0000-000000000004', '2026-11-03 11:00:00+00', now(), 'backstage.discover', 'discover', 'component-b', 's1', 'user:default/ana', 3)`)
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
 	s, err := Open(context.Background(), Options{Path: path})
@@ -507,10 +513,12 @@ func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM user_numbers`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM events e LEFT JOIN user_numbers n USING (user_no) WHERE e.user_key IS DISTINCT FROM n.user_key`),
 		"every event has its user's number")
-	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 2}, rollupEventsPerDay(t, s))
+	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 5, "2026-11-03": 1}, rollupEventsPerDay(t, s))
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term = 'beta'`), "the click after two searches at one instant")
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term IS NOT NULL`), "not the click 25 hours later")
 	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM users`))
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users JOIN user_numbers USING (user_no)
-		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-02 10:00:00+00'`))
+		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-03 11:00:00+00'`))
 
 	// A new user continues the numbering.
 	ld, _ := simulatedLogs(t, 5)

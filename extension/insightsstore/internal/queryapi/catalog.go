@@ -128,8 +128,8 @@ func metrics() []*Metric {
 		},
 		{
 			Name: "search",
-			Description: "Search terms with searches, users, zero-result rate, click-through (discover events after the " +
-				"search in the same session) and mean clicked rank; with an interval, the same per bucket over all terms.",
+			Description: "Search terms with searches, users, zero-result rate, click-through (discover events attributed to " +
+				"the latest search within 24 hours before them in the same session) and mean clicked rank; with an interval, the same per bucket over all terms.",
 			Interval: intervalOptional, Filters: CommonFilters,
 			Columns: []Column{colTime, dimension("term"), number("searches", "searches", ""), colUsers,
 				number("zero_result_rate", "ratio", "searches with no result / searches"),
@@ -261,12 +261,11 @@ func templates(q *query, b *sqlb) []Column {
 		number("backend_runs", "runs", ""), number("succeeded", "runs", ""), number("failed", "runs", ""), number("success_rate", "ratio", "")}
 }
 
-// search attributes each discover (a click on a result) to the latest search before it in the same session
-// (or, without a session id, of the same user).
+// search counts each discover (a click on a result) for the search it came from: the latest search at or before
+// it, within 24 hours, in the same session (or, without a session id, of the same user), which the store
+// attributes as it writes (search_term).
 func search(q *query, b *sqlb) []Column {
-	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.subject, e.value, e.user_no, " +
-		"last_value(CASE WHEN e.action = 'search' THEN e.subject END IGNORE NULLS) OVER " +
-		"(PARTITION BY coalesce(e.session_id, e.user_key) ORDER BY e.ts, e.action DESC, e.subject ROWS UNBOUNDED PRECEDING) AS term " +
+	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.value, e.user_no, CASE WHEN e.action = 'search' THEN e.subject ELSE e.search_term END AS term " +
 		"FROM events e WHERE e.action IN ('search', 'discover') AND " + b.eventFilters(q, 0) + ") ")
 	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_no) FILTER (WHERE action = 'search') AS users, " +
 		"count(*) FILTER (WHERE action = 'search' AND value = 0) / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS zero_result_rate, " +

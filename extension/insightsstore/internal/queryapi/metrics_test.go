@@ -418,8 +418,15 @@ func TestSearchMetric(t *testing.T) {
 			ranks                  []float64
 		}
 		terms := map[string]*stats{}
-		lastTerm := map[string]string{}
+		type search struct {
+			term string
+			at   time.Time
+		}
+		last := map[string]search{}  // the latest search per session, from before the range too
 		for _, e := range f.events { // time-ordered within each session
+			if e.Action == semconv.ActionSearch {
+				last[e.SessionID] = search{e.Subject, e.Time}
+			}
 			if !inRange(e.Time) {
 				continue
 			}
@@ -435,11 +442,10 @@ func TestSearchMetric(t *testing.T) {
 				if *e.Value == 0 {
 					s.zero++
 				}
-				lastTerm[e.SessionID] = e.Subject
 			case semconv.ActionDiscover:
-				if term, ok := lastTerm[e.SessionID]; ok {
-					terms[term].clicks++
-					terms[term].ranks = append(terms[term].ranks, *e.Value)
+				if s, ok := last[e.SessionID]; ok && e.Time.Sub(s.at) <= 24*time.Hour && terms[s.term] != nil {
+					terms[s.term].clicks++
+					terms[s.term].ranks = append(terms[s.term].ranks, *e.Value)
 				}
 			}
 		}
