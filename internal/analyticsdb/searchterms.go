@@ -28,6 +28,7 @@ const searchAttribution = 24 * time.Hour
 type searchTerms struct {
 	last   map[string]search
 	newest time.Time
+	swept  time.Time // newest when forgetOld last looked at every session
 }
 
 type search struct {
@@ -80,8 +81,13 @@ func (t *searchTerms) remember(sess string, sr search) {
 	}
 }
 
-// forgetOld drops the sessions whose latest search is too old to matter for discovers that are not late.
+// forgetOld drops the sessions whose latest search is too old to matter for discovers that are not late; it
+// looks at them all once per hour of newer searches, not at every write.
 func (t *searchTerms) forgetOld() {
+	if t.newest.Sub(t.swept) < time.Hour {
+		return
+	}
+	t.swept = t.newest
 	horizon := t.newest.Add(-2 * searchAttribution)
 	for sess, sr := range t.last {
 		if sr.ts.Before(horizon) {
@@ -90,7 +96,7 @@ func (t *searchTerms) forgetOld() {
 	}
 }
 
-// attribute fills in the search term of the write's discovers; it returns the write's latest search per
+// attributeSearches fills in the search term of the write's discovers; it returns the write's latest search per
 // session, which the caller remembers once the write is committed.
 func (s *Store) attributeSearches(ctx context.Context, rows [][]driver.Value) (map[string]search, error) {
 	var hits [][]driver.Value
@@ -115,7 +121,7 @@ func (s *Store) attributeSearches(ctx context.Context, rows [][]driver.Value) (m
 			continue
 		}
 		best, found := written[sess]
-		stored, err := s.searches.latestBefore(ctx, s, sess, ts)
+		stored, err := s.latestSearchBefore(ctx, sess, ts)
 		if err != nil {
 			return nil, err
 		}
@@ -129,8 +135,9 @@ func (s *Store) attributeSearches(ctx context.Context, rows [][]driver.Value) (m
 	return written, nil
 }
 
-// latestBefore returns the latest stored search of a session at or before ts, from memory when it can.
-func (t *searchTerms) latestBefore(ctx context.Context, s *Store, sess string, ts time.Time) (*search, error) {
+// latestSearchBefore returns the latest stored search of a session at or before ts, from memory when it can.
+func (s *Store) latestSearchBefore(ctx context.Context, sess string, ts time.Time) (*search, error) {
+	t := &s.searches
 	prev, ok := t.last[sess]
 	switch {
 	case ok && !prev.ts.After(ts):
