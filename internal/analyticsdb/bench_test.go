@@ -44,9 +44,12 @@ func BenchmarkWriteLogs(b *testing.B) {
 	for b.Loop() {
 		if i == len(batches) { // every event stored once: start over on a fresh table
 			b.StopTimer()
-			_, err := s.DB().Exec(`DELETE FROM events; DELETE FROM user_daily; DELETE FROM plugin_daily; DELETE FROM entity_daily; DELETE FROM feature_daily; DELETE FROM users`)
-			require.NoError(b, err)
+			for _, table := range append(rollupTables(dailyRollups), "events", "users") {
+				_, err := s.DB().Exec("DELETE FROM " + table)
+				require.NoError(b, err)
+			}
 			s.recent = newRecentIDs(DefaultDedupWindow)
+			s.searches = searchTerms{last: map[string]search{}}
 			i = 0
 			b.StartTimer()
 		}

@@ -27,18 +27,18 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 	pastDay := "day < " + localDate(s.loc.String(), "?::TIMESTAMPTZ")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.deleteWhere(ctx, []tableFilter{
+	filters := []tableFilter{
 		{"events", "ts < ?"},
 		{"sessions", "end_ts < ?"},
 		{"backend_requests", "ts < ?"},
 		{"backend_metrics", "ts < ?"},
-		{"user_daily", pastDay},
-		{"plugin_daily", pastDay},
-		{"entity_daily", pastDay},
-		{"feature_daily", pastDay},
 		{"users", "last_seen < ?"},
 		{"audit_log", "ts < ?"},
-	}, cutoff)
+	}
+	for _, r := range dailyRollups {
+		filters = append(filters, tableFilter{r.table, pastDay})
+	}
+	return s.deleteWhere(ctx, filters, cutoff)
 }
 
 // EraseUser removes every row of one user (GDPR erasure), by the key the store counts them by: the pseudonym
@@ -47,16 +47,16 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 	const number = "user_no = (SELECT user_no FROM user_numbers WHERE user_key = $1)"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	deleted, err := s.deleteWhere(ctx, []tableFilter{
+	filters := []tableFilter{
 		{"events", "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"},
 		{"sessions", "user_key = $1"},
-		{"user_daily", number},
-		{"plugin_daily", number},
-		{"entity_daily", number},
-		{"feature_daily", number},
 		{"users", number},
-		{"user_numbers", "user_key = $1"}, // last: the filters above look the number up here
-	}, key)
+	}
+	for _, r := range dailyRollups {
+		filters = append(filters, tableFilter{r.table, number})
+	}
+	filters = append(filters, tableFilter{"user_numbers", "user_key = $1"}) // last: the filters above look the number up here
+	deleted, err := s.deleteWhere(ctx, filters, key)
 	if err == nil {
 		delete(s.users.byKey, key)   // a user who comes back gets a new number
 		delete(s.searches.last, key) // the user's latest search, when it has no session id

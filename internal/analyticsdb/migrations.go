@@ -325,6 +325,24 @@ UPDATE events SET search_term = a.term FROM (
 	WHERE s.ts >= d.ts - INTERVAL 24 HOURS
 ) a WHERE events.event_id = a.event_id;
 `},
+	{6, "daily search rollup", `
+-- Searches and clicks on their results per term, user and day: the search metric read every search and click
+-- of its range (112 ms for 28 days of a 2,000-person organisation). Built from the events when the store opens.
+CREATE TABLE search_daily (
+	day          DATE NOT NULL,
+	instance     VARCHAR NOT NULL,
+	plugin_id    VARCHAR,
+	entity_kind  VARCHAR,
+	term         VARCHAR NOT NULL,
+	user_no      UINTEGER,
+	searches     BIGINT NOT NULL,
+	zero_results BIGINT NOT NULL, -- searches with no result (value 0)
+	clicks       BIGINT NOT NULL, -- discovers attributed to a search of the term
+	rank_sum     DOUBLE,          -- the sum and the count of the clicked ranks (a discover's value)
+	ranked       BIGINT NOT NULL
+);
+DELETE FROM store_settings WHERE name = 'rollup_timezone';
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

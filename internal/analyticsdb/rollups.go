@@ -46,6 +46,28 @@ var dailyRollups = []rollup{
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_no, count(*) " +
 			"FROM events WHERE starts_with(event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
 	},
+	{
+		// Searches and the clicks on their results (discovers, counted for the search they are attributed to):
+		// the search metric reads a row per term, user and day instead of every search and click.
+		table:  "search_daily",
+		period: "day",
+		merged: "day, instance, plugin_id, entity_kind, term, user_no, sum(searches)::BIGINT, sum(zero_results)::BIGINT, " +
+			"sum(clicks)::BIGINT, sum(rank_sum), sum(ranked)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, term, user_no, " +
+			"count(*) FILTER (WHERE action = '" + semconv.ActionSearch + "'), " +
+			"count(*) FILTER (WHERE action = '" + semconv.ActionSearch + "' AND value = 0), " +
+			"count(*) FILTER (WHERE action = '" + semconv.ActionDiscover + "'), " +
+			"sum(value) FILTER (WHERE action = '" + semconv.ActionDiscover + "'), " +
+			"count(value) FILTER (WHERE action = '" + semconv.ActionDiscover + "') " +
+			"FROM (SELECT *, " + SearchTermSQL("") + " AS term FROM events WHERE action IN ('" + semconv.ActionSearch + "', '" +
+			semconv.ActionDiscover + "')) WHERE term IS NOT NULL GROUP BY ALL",
+	},
+}
+
+// SearchTermSQL is the SQL of the search term of a search or discover event (of the events table, or of its
+// alias given as "e."): a search's subject, or the term of the search a discover is attributed to.
+func SearchTermSQL(alias string) string {
+	return "CASE WHEN " + alias + "action = '" + semconv.ActionSearch + "' THEN " + alias + "subject ELSE " + alias + "search_term END"
 }
 
 // localDate is the SQL of the date of a TIMESTAMPTZ expression in a time zone, as dayCutter computes it in Go.
@@ -138,6 +160,19 @@ type featureDay struct {
 	user                    userNo
 }
 
+type searchDay struct {
+	day          int64
+	instance     string
+	plugin, kind nullString
+	term         string
+	user         userNo
+}
+
+type searchCounts struct {
+	searches, zeroResults, clicks, ranked int64
+	rankSum                               float64
+}
+
 type seen struct{ first, last time.Time }
 
 type instanceUser struct {
@@ -152,6 +187,7 @@ type dailyAggregates struct {
 	plugins   map[pluginDay]int64
 	entities  map[entityDay]entityCounts
 	features  map[featureDay]int64
+	searches  map[searchDay]searchCounts
 	firstLast map[instanceUser]seen // users: first and last time per instance and user
 	days      map[int64]bool
 }
@@ -160,7 +196,7 @@ func newDailyAggregates(loc *time.Location) *dailyAggregates {
 	return &dailyAggregates{
 		cut:   dayCutter{loc: loc},
 		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
-		features: map[featureDay]int64{}, firstLast: map[instanceUser]seen{}, days: map[int64]bool{},
+		features: map[featureDay]int64{}, searches: map[searchDay]searchCounts{}, firstLast: map[instanceUser]seen{}, days: map[int64]bool{},
 	}
 }
 
@@ -212,6 +248,9 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		}
 		a.features[featureDay{day, instance, plugin, action, subject, user}]++
 	}
+	if action.valid && (action.s == semconv.ActionSearch || action.s == semconv.ActionDiscover) {
+		a.addSearch(row, day, instance, plugin, action.s, user)
+	}
 	if user == 0 {
 		return
 	}
@@ -231,6 +270,33 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	a.firstLast[id] = fl
 }
 
+// addSearch counts a search, or a click on a result (a discover) for the term of its search.
+func (a *dailyAggregates) addSearch(row []driver.Value, day int64, instance string, plugin nullString, action string, user userNo) {
+	term, ok := row[subjectAt].(string)
+	if action == semconv.ActionDiscover {
+		term, ok = row[searchTermAt].(string)
+	}
+	if !ok {
+		return
+	}
+	key := searchDay{day, instance, plugin, nullStringOf(row[entityKindAt]), term, user}
+	c := a.searches[key]
+	value, hasValue := row[valueAt].(float64)
+	if action == semconv.ActionSearch {
+		c.searches++
+		if hasValue && value == 0 {
+			c.zeroResults++
+		}
+	} else {
+		c.clicks++
+		if hasValue {
+			c.rankSum += value
+			c.ranked++
+		}
+	}
+	a.searches[key] = c
+}
+
 // tables returns the rows of each rollup table, in the tables' column order.
 func (a *dailyAggregates) tables() map[string][][]driver.Value {
 	out := map[string][][]driver.Value{}
@@ -247,6 +313,14 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 	for k, n := range a.features {
 		out["feature_daily"] = append(out["feature_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
 			k.action.value(), k.subject.value(), k.user.value(), n})
+	}
+	for k, c := range a.searches {
+		var rankSum driver.Value
+		if c.ranked > 0 {
+			rankSum = c.rankSum
+		}
+		out["search_daily"] = append(out["search_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
+			k.kind.value(), k.term, k.user.value(), c.searches, c.zeroResults, c.clicks, rankSum, c.ranked})
 	}
 	for id, fl := range a.firstLast {
 		out["users"] = append(out["users"], []driver.Value{id.instance, uint32(id.user), fl.first, fl.last})

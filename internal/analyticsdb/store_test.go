@@ -169,7 +169,7 @@ func TestRetention(t *testing.T) {
 	assert.Equal(t, int64(want), deleted["events"])
 	assert.Equal(t, len(occs)-want, count(t, s, `SELECT count(*) FROM events`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM events WHERE ts < ?`, cutoff))
-	for _, table := range []string{"user_daily", "plugin_daily", "entity_daily", "feature_daily"} {
+	for _, table := range rollupTables(dailyRollups) {
 		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE day + INTERVAL 1 DAY <= ?", cutoff), table)
 	}
 }
@@ -194,7 +194,7 @@ func TestEraseUser(t *testing.T) {
 	assert.Equal(t, int64(1), deleted["users"])
 	assert.Equal(t, int64(1), deleted["user_numbers"])
 	assert.Zero(t, count(t, s, "SELECT count(*) FROM events WHERE user_key = ?", victim))
-	for _, table := range []string{"user_daily", "plugin_daily", "entity_daily", "feature_daily", "users"} {
+	for _, table := range append(rollupTables(dailyRollups), "users") {
 		assert.Zero(t, count(t, s, "SELECT count(*) FROM "+table+" WHERE user_no = ?", number), table)
 	}
 	assert.Equal(t, len(occs)-own, count(t, s, `SELECT count(*) FROM events`))
@@ -485,7 +485,7 @@ func TestChangingTheTimezoneRebuildsTheRollups(t *testing.T) {
 }
 
 // A database of schema 3 (user keys in the rollups, days as instants) opens with its users numbered, the
-// numbers in its events, and its rollups and users rebuilt.
+// numbers in its events, its discovers attributed to their searches, and its rollups and users rebuilt.
 func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v3.duckdb")
 	db, err := sql.Open("duckdb", path)
@@ -516,6 +516,8 @@ func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 5, "2026-11-03": 1}, rollupEventsPerDay(t, s))
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term = 'beta'`), "the click after two searches at one instant")
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term IS NOT NULL`), "not the click 25 hours later")
+	assert.Equal(t, 1, count(t, s, `SELECT sum(clicks)::INTEGER FROM search_daily WHERE term = 'beta'`), "the search rollup (schema 6) is built")
+	assert.Equal(t, 2, count(t, s, `SELECT sum(searches)::INTEGER FROM search_daily`))
 	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM users`))
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users JOIN user_numbers USING (user_no)
 		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-03 11:00:00+00'`))

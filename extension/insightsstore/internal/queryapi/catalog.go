@@ -265,19 +265,18 @@ func templates(q *query, b *sqlb) []Column {
 // it, within 24 hours, in the same session (or, without a session id, of the same user), which the store
 // attributes as it writes (search_term).
 func search(q *query, b *sqlb) []Column {
-	b.WriteString("WITH s AS (SELECT e.ts, e.action, e.value, e.user_no, CASE WHEN e.action = 'search' THEN e.subject ELSE e.search_term END AS term " +
-		"FROM events e WHERE e.action IN ('search', 'discover') AND " + b.eventFilters(q, 0) + ") ")
-	aggregates := "count(*) FILTER (WHERE action = 'search') AS searches, count(DISTINCT user_no) FILTER (WHERE action = 'search') AS users, " +
-		"count(*) FILTER (WHERE action = 'search' AND value = 0) / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS zero_result_rate, " +
-		"count(*) FILTER (WHERE action = 'discover') / nullif(count(*) FILTER (WHERE action = 'search'), 0) AS click_through_rate, " +
-		"avg(value) FILTER (WHERE action = 'discover') AS mean_rank"
+	b.WriteString("WITH s AS (SELECT * FROM " + b.from(q, searchActivity, 0, "x") + " WHERE term IS NOT NULL) ")
+	aggregates := "sum(searches) AS searches, count(DISTINCT user_no) FILTER (WHERE searches > 0) AS users, " +
+		"sum(zero_results) / nullif(sum(searches), 0) AS zero_result_rate, sum(clicks) / nullif(sum(searches), 0) AS click_through_rate, " +
+		"sum(rank_sum) / nullif(sum(ranked), 0) AS mean_rank"
 	measures := []Column{number("searches", "searches", ""), colUsers, number("zero_result_rate", "ratio", ""),
 		number("click_through_rate", "ratio", ""), number("mean_rank", "rank", "")}
 	if q.Interval != "" {
-		b.WriteString("SELECT " + b.bucket(q, "ts") + " AS time, " + aggregates + " FROM s WHERE term IS NOT NULL GROUP BY 1 ORDER BY 1")
+		b.WriteString("SELECT " + b.instant(q, "lt") + " AS time, searches, users, zero_result_rate, click_through_rate, mean_rank FROM (SELECT " +
+			b.localBucket(q, "lt") + " AS lt, " + aggregates + " FROM s GROUP BY 1) ORDER BY 1")
 		return append([]Column{colTime}, measures...)
 	}
-	b.WriteString("SELECT term, " + aggregates + " FROM s WHERE term IS NOT NULL GROUP BY 1 HAVING searches > 0 ORDER BY searches DESC, term LIMIT " + b.arg(q.Limit))
+	b.WriteString("SELECT term, " + aggregates + " FROM s GROUP BY 1 HAVING searches > 0 ORDER BY searches DESC, term LIMIT " + b.arg(q.Limit))
 	return append([]Column{dimension("term")}, measures...)
 }
 

@@ -453,6 +453,7 @@ func TestSearchMetric(t *testing.T) {
 		req.Limit = 1000
 		res := f.query(t, req)
 		require.NotEmpty(t, res.Rows)
+		assert.True(t, res.Meta.FromRollups)
 		for _, row := range res.Rows {
 			s := terms[row[0].(string)]
 			require.NotNil(t, s, row[0])

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
@@ -120,6 +121,16 @@ var (
 		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
 			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_no, 1 AS events",
 		eventFilter: "starts_with(e.event_name, '" + semconv.EventNamePrefix + "')",
+	}
+	searchActivity = source{
+		rollup: "search_daily", rollupCols: "instance, plugin_id, entity_kind, term, user_no, searches, zero_results, clicks, rank_sum, ranked",
+		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, " + analyticsdb.SearchTermSQL("e.") + " AS term, e.user_no, " +
+			"CASE WHEN e.action = '" + semconv.ActionSearch + "' THEN 1 ELSE 0 END AS searches, " +
+			"CASE WHEN e.action = '" + semconv.ActionSearch + "' AND e.value = 0 THEN 1 ELSE 0 END AS zero_results, " +
+			"CASE WHEN e.action = '" + semconv.ActionDiscover + "' THEN 1 ELSE 0 END AS clicks, " +
+			"CASE WHEN e.action = '" + semconv.ActionDiscover + "' THEN e.value END AS rank_sum, " +
+			"CASE WHEN e.action = '" + semconv.ActionDiscover + "' AND e.value IS NOT NULL THEN 1 ELSE 0 END AS ranked",
+		eventFilter: "e.action IN ('" + semconv.ActionSearch + "', '" + semconv.ActionDiscover + "')", hasKind: true,
 	}
 )
 
