@@ -135,29 +135,15 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	if len(fresh) == 0 {
 		return res, nil
 	}
-	batch := s.nextBatch
-	newUsers := s.users.number(fresh)
-	searches, err := s.attributeSearches(ctx, fresh)
-	if err != nil {
-		s.users.forget(newUsers)
-		return WriteResult{}, fmt.Errorf("write %d events: %w", len(fresh), err)
-	}
-	aggregates := newDailyAggregates(s.loc)
-	for _, row := range fresh {
-		row[ingestBatchAt] = batch
-		aggregates.add(row)
-	}
-	err = s.inTx(ctx, func() error {
-		if err := s.appendRows("user_numbers", newUsers); err != nil {
-			return err
+	searches, err := s.writeRows(ctx, fresh)
+	for _, n := range []numbers{&s.users, &s.entities, &s.features} {
+		if err != nil {
+			n.rollback()
+		} else {
+			n.commit()
 		}
-		if err := s.appendRows("events", fresh); err != nil {
-			return err
-		}
-		return s.appendRollups(ctx, aggregates)
-	})
+	}
 	if err != nil {
-		s.users.forget(newUsers)
 		return WriteResult{}, fmt.Errorf("write %d events: %w", len(fresh), err)
 	}
 	s.nextBatch++
@@ -170,6 +156,32 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	s.searches.forgetOld()
 	res.Stored = len(fresh)
 	return res, nil
+}
+
+// writeRows numbers the rows' users, entities and features, attributes their discovers to searches and stores
+// them with their rollups in one transaction; it returns the write's latest search per session.
+func (s *Store) writeRows(ctx context.Context, rows [][]driver.Value) (map[string]search, error) {
+	s.numberUsers(rows)
+	searches, err := s.attributeSearches(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	aggregates := newDailyAggregates(s.loc, &s.entities, &s.features)
+	for _, row := range rows {
+		row[ingestBatchAt] = s.nextBatch
+		aggregates.add(row)
+	}
+	return searches, s.inTx(ctx, func() error {
+		for _, n := range []numbers{&s.users, &s.entities, &s.features} {
+			if err := s.appendRows(n.pendingRows()); err != nil {
+				return err
+			}
+		}
+		if err := s.appendRows("events", rows); err != nil {
+			return err
+		}
+		return s.appendRollups(ctx, aggregates)
+	})
 }
 
 // eventRows converts the log records to event rows, counting what is not stored: rejected records, records that

@@ -58,7 +58,7 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 	filters = append(filters, tableFilter{"user_numbers", "user_key = $1"}) // last: the filters above look the number up here
 	deleted, err := s.deleteWhere(ctx, filters, key)
 	if err == nil {
-		delete(s.users.byKey, key)   // a user who comes back gets a new number
+		s.users.drop(key)            // a user who comes back gets a new number
 		delete(s.searches.last, key) // the user's latest search, when it has no session id
 	}
 	return deleted, err

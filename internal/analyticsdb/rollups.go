@@ -33,18 +33,18 @@ var dailyRollups = []rollup{
 	{
 		table:  "entity_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, entity_kind, entity_ref, user_no, sum(views)::BIGINT, sum(events)::BIGINT, " +
+		merged: "day, instance, plugin_id, entity_kind, entity_no, user_no, sum(views)::BIGINT, sum(events)::BIGINT, " +
 			"sum(creates)::BIGINT, sum(create_value)",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_ref, user_no, " +
-			"count(*) FILTER (WHERE action = 'navigate'), count(*), count(*) FILTER (WHERE action = 'create'), " +
-			"sum(value) FILTER (WHERE action = 'create') FROM events WHERE entity_ref IS NOT NULL GROUP BY ALL",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, entity_kind, entity_no, user_no, " +
+			"count(*) FILTER (WHERE action = '" + semconv.ActionNavigate + "'), count(*), count(*) FILTER (WHERE action = '" + semconv.ActionCreate + "'), " +
+			"sum(value) FILTER (WHERE action = '" + semconv.ActionCreate + "') FROM events JOIN entity_numbers USING (entity_ref) GROUP BY ALL",
 	},
 	{
 		table:  "feature_daily",
 		period: "day",
-		merged: "day, instance, plugin_id, action, subject, user_no, sum(events)::BIGINT",
-		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, action, CASE WHEN action = 'click' THEN subject END, user_no, count(*) " +
-			"FROM events WHERE starts_with(event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
+		merged: "day, instance, plugin_id, feature_no, user_no, sum(events)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(e.instance, ''), e.plugin_id, f.feature_no, e.user_no, count(*) " +
+			"FROM events e JOIN feature_numbers f ON " + FeatureJoinSQL("e", "f") + " WHERE starts_with(e.event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
 	},
 	{
 		// Searches and the clicks on their results (discovers, counted for the search they are attributed to):
@@ -62,6 +62,13 @@ var dailyRollups = []rollup{
 			"FROM (SELECT *, " + SearchTermSQL("") + " AS term FROM events WHERE action IN ('" + semconv.ActionSearch + "', '" +
 			semconv.ActionDiscover + "')) WHERE term IS NOT NULL GROUP BY ALL",
 	},
+}
+
+// FeatureJoinSQL is the condition joining an event (alias e) to its feature's number (alias f): the plugin, the
+// action and, for a click, the clicked item.
+func FeatureJoinSQL(e, f string) string {
+	return f + ".plugin_id IS NOT DISTINCT FROM " + e + ".plugin_id AND " + f + ".action IS NOT DISTINCT FROM " + e + ".action AND " +
+		f + ".subject IS NOT DISTINCT FROM (CASE WHEN " + e + ".action = '" + semconv.ActionClick + "' THEN " + e + ".subject END)"
 }
 
 // SearchTermSQL is the SQL of the search term of a search or discover event (of the events table, or of its
@@ -141,10 +148,11 @@ type pluginDay struct {
 }
 
 type entityDay struct {
-	day           int64
-	instance, ref string
-	plugin, kind  nullString
-	user          userNo
+	day          int64
+	instance     string
+	entity       uint32
+	plugin, kind nullString
+	user         userNo
 }
 
 type entityCounts struct {
@@ -154,10 +162,11 @@ type entityCounts struct {
 }
 
 type featureDay struct {
-	day                     int64
-	instance                string
-	plugin, action, subject nullString
-	user                    userNo
+	day      int64
+	instance string
+	plugin   nullString
+	feature  uint32
+	user     userNo
 }
 
 type searchDay struct {
@@ -182,19 +191,21 @@ type instanceUser struct {
 
 // dailyAggregates are the rollup rows of one write, aggregated in Go.
 type dailyAggregates struct {
-	cut       dayCutter
-	users     map[userDay]int64
-	plugins   map[pluginDay]int64
-	entities  map[entityDay]entityCounts
-	features  map[featureDay]int64
-	searches  map[searchDay]searchCounts
-	firstLast map[instanceUser]seen // users: first and last time per instance and user
-	days      map[int64]bool
+	cut        dayCutter
+	entityNos  *numbering[string]
+	featureNos *numbering[feature]
+	users      map[userDay]int64
+	plugins    map[pluginDay]int64
+	entities   map[entityDay]entityCounts
+	features   map[featureDay]int64
+	searches   map[searchDay]searchCounts
+	firstLast  map[instanceUser]seen // users: first and last time per instance and user
+	days       map[int64]bool
 }
 
-func newDailyAggregates(loc *time.Location) *dailyAggregates {
+func newDailyAggregates(loc *time.Location, entities *numbering[string], features *numbering[feature]) *dailyAggregates {
 	return &dailyAggregates{
-		cut:   dayCutter{loc: loc},
+		cut: dayCutter{loc: loc}, entityNos: entities, featureNos: features,
 		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
 		features: map[featureDay]int64{}, searches: map[searchDay]searchCounts{}, firstLast: map[instanceUser]seen{}, days: map[int64]bool{},
 	}
@@ -226,13 +237,13 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	a.days[day] = true
 
 	if ref, ok := row[entityRefAt].(string); ok {
-		key := entityDay{day, instance, ref, plugin, nullStringOf(row[entityKindAt]), user}
+		key := entityDay{day, instance, a.entityNos.of(ref), plugin, nullStringOf(row[entityKindAt]), user}
 		c := a.entities[key]
 		c.events++
 		switch {
-		case action.valid && action.s == "navigate":
+		case action.valid && action.s == semconv.ActionNavigate:
 			c.views++
-		case action.valid && action.s == "create":
+		case action.valid && action.s == semconv.ActionCreate:
 			c.creates++
 			if v, ok := row[valueAt].(float64); ok {
 				c.createValue += v
@@ -243,10 +254,10 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	}
 	if strings.HasPrefix(row[eventNameAt].(string), semconv.EventNamePrefix) {
 		var subject nullString
-		if action.valid && action.s == "click" {
+		if action.valid && action.s == semconv.ActionClick {
 			subject = nullStringOf(row[subjectAt])
 		}
-		a.features[featureDay{day, instance, plugin, action, subject, user}]++
+		a.features[featureDay{day, instance, plugin, a.featureNos.of(feature{plugin, action, subject}), user}]++
 	}
 	if action.valid && (action.s == semconv.ActionSearch || action.s == semconv.ActionDiscover) {
 		a.addSearch(row, day, instance, plugin, action.s, user)
@@ -308,11 +319,11 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 	}
 	for k, c := range a.entities {
 		out["entity_daily"] = append(out["entity_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
-			k.kind.value(), k.ref, k.user.value(), c.views, c.events, c.creates, c.createValueOrNull()})
+			k.kind.value(), k.entity, k.user.value(), c.views, c.events, c.creates, c.createValueOrNull()})
 	}
 	for k, n := range a.features {
 		out["feature_daily"] = append(out["feature_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
-			k.action.value(), k.subject.value(), k.user.value(), n})
+			k.feature, k.user.value(), n})
 	}
 	for k, c := range a.searches {
 		var rankSum driver.Value

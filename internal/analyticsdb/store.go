@@ -48,7 +48,9 @@ type Store struct {
 	writeConn *sql.Conn
 	nextBatch int64
 	recent    *recentIDs
-	users     userNumbers
+	users     numbering[string]  // user keys: user_numbers
+	entities  numbering[string]  // entity refs: entity_numbers
+	features  numbering[feature] // feature_numbers
 	searches  searchTerms
 
 	loc            *time.Location // the rollups' days
@@ -124,7 +126,13 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	s.rebuiltRollups = rebuilt
-	if err := s.loadUserNumbers(ctx); err != nil {
+	if s.users, err = loadStringNumbering(ctx, s.db, "user_numbers"); err != nil {
+		return err
+	}
+	if s.entities, err = loadStringNumbering(ctx, s.db, "entity_numbers"); err != nil {
+		return err
+	}
+	if s.features, err = loadFeatureNumbering(ctx, s.db); err != nil {
 		return err
 	}
 	if err := s.loadSearchTerms(ctx); err != nil {

@@ -227,7 +227,7 @@ func TestCompactRollups(t *testing.T) {
 	require.NoError(t, s.CompactRollups(context.Background()))
 	after := count(t, s, `SELECT count(*) FROM feature_daily`)
 	assert.Less(t, after, before)
-	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, plugin_id, action, subject, user_no FROM feature_daily)`))
+	assert.Equal(t, after, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, plugin_id, feature_no, user_no FROM feature_daily)`))
 	assert.Equal(t, count(t, s, `SELECT count(*) FROM (SELECT DISTINCT day, instance, user_no FROM user_daily)`), count(t, s, `SELECT count(*) FROM user_daily`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM rollup_days`), "every touched day was compacted")
 	assert.Equal(t, len(occs), count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`))
@@ -504,6 +504,10 @@ func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 		('00000000-0000-0000-0000-000000000003', '2026-11-02 10:01:00+00', now(), 'backstage.discover', 'discover', 'component-a', 's1', 'user:default/ana', 3),
 		('00000000-0000-0000-0000-000000000004', '2026-11-03 11:00:00+00', now(), 'backstage.discover', 'discover', 'component-b', 's1', 'user:default/ana', 3)`)
 	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO events (event_id, ts, observed_ts, event_name, action, entity_ref, user_key, ingest_batch) VALUES
+		(uuid(), '2026-11-03 12:00:00+00', now(), 'backstage.navigate', 'navigate', 'component:default/a', 'user:default/bo', 4),
+		(uuid(), '2026-11-03 12:01:00+00', now(), 'backstage.navigate', 'navigate', 'component:default/a', 'user:default/ana', 4)`)
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
 	s, err := Open(context.Background(), Options{Path: path})
@@ -513,18 +517,45 @@ func TestMigrationNumbersTheUsersOfASchema3Database(t *testing.T) {
 	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM user_numbers`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM events e LEFT JOIN user_numbers n USING (user_no) WHERE e.user_key IS DISTINCT FROM n.user_key`),
 		"every event has its user's number")
-	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 5, "2026-11-03": 1}, rollupEventsPerDay(t, s))
+	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 5, "2026-11-03": 3}, rollupEventsPerDay(t, s))
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term = 'beta'`), "the click after two searches at one instant")
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE search_term IS NOT NULL`), "not the click 25 hours later")
 	assert.Equal(t, 1, count(t, s, `SELECT sum(clicks)::INTEGER FROM search_daily WHERE term = 'beta'`), "the search rollup (schema 6) is built")
 	assert.Equal(t, 2, count(t, s, `SELECT sum(searches)::INTEGER FROM search_daily`))
+	assert.Equal(t, 2, count(t, s, `SELECT sum(views)::INTEGER FROM entity_daily JOIN entity_numbers USING (entity_no)
+		WHERE entity_ref = 'component:default/a'`), "entities are numbered (schema 7)")
+	assert.Equal(t, 10, count(t, s, `SELECT sum(events)::INTEGER FROM feature_daily JOIN feature_numbers USING (feature_no)`),
+		"features are numbered (schema 7)")
 	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM users`))
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users JOIN user_numbers USING (user_no)
-		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-03 11:00:00+00'`))
+		WHERE user_key = 'user:default/ana' AND first_seen = '2026-11-01 10:00:00+00' AND last_seen = '2026-11-03 12:01:00+00'`))
 
 	// A new user continues the numbering.
 	ld, _ := simulatedLogs(t, 5)
 	_, err = s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
 	assert.Equal(t, count(t, s, `SELECT count(*) FROM user_numbers`), count(t, s, `SELECT max(user_no)::INTEGER FROM user_numbers`))
+}
+
+// A failed write gives no numbers away: the next write numbers the same users, entities and features from the
+// same point, and every number the rollups hold is in its table.
+func TestFailedWriteForgetsItsNumbers(t *testing.T) {
+	s, _ := openStore(t)
+	ld, _ := simulatedLogs(t, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.WriteLogs(ctx, ld, now)
+	require.Error(t, err)
+	assert.Empty(t, s.users.byKey)
+	assert.Empty(t, s.entities.byKey)
+	assert.Empty(t, s.features.byKey)
+
+	_, err = s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	for table, no := range map[string]string{"user_numbers": "user_no", "entity_numbers": "entity_no", "feature_numbers": "feature_no"} {
+		assert.Positive(t, count(t, s, "SELECT count(*) FROM "+table), table)
+		assert.Equal(t, count(t, s, "SELECT count(*) FROM "+table), count(t, s, "SELECT max("+no+")::INTEGER FROM "+table), table)
+	}
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM entity_daily LEFT JOIN entity_numbers USING (entity_no) WHERE entity_ref IS NULL`))
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM feature_daily d LEFT JOIN feature_numbers f USING (feature_no) WHERE f.feature_no IS NULL`))
 }

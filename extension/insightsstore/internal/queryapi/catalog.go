@@ -229,14 +229,18 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 }
 
 func featureAdoption(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT plugin_id AS plugin, action, subject, count(DISTINCT user_no) AS users, sum(events) AS events FROM " +
-		b.from(q, featureActivity, 0, "f") + " GROUP BY ALL ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
+	// Grouped by feature number, then named: grouping by three strings took three times as long.
+	b.WriteString("SELECT fn.plugin_id AS plugin, fn.action, fn.subject, users, events FROM (SELECT feature_no, count(DISTINCT user_no) AS users, " +
+		"sum(events) AS events FROM " + b.from(q, featureActivity, 0, "f") + " GROUP BY ALL) JOIN feature_numbers fn USING (feature_no) " +
+		"ORDER BY users DESC, events DESC, plugin, action, subject LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("plugin"), dimension("action"), dimension("subject"), colUsers, colEvents}
 }
 
 func topEntities(q *query, b *sqlb) []Column {
-	b.WriteString("SELECT entity_ref, entity_kind, sum(views) AS views, count(DISTINCT user_no) AS users, sum(events) AS events FROM " +
-		b.from(q, entityActivity, 0, "x") + " GROUP BY ALL ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
+	// Grouped by entity number, then named: grouping by the refs' strings took twice as long.
+	b.WriteString("SELECT en.entity_ref, entity_kind, views, users, events FROM (SELECT entity_no, entity_kind, sum(views) AS views, " +
+		"count(DISTINCT user_no) AS users, sum(events) AS events FROM " + b.from(q, entityActivity, 0, "x") + " GROUP BY ALL) " +
+		"JOIN entity_numbers en USING (entity_no) ORDER BY views DESC, events DESC, entity_ref LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("entity_ref"), dimension("entity_kind"), number("views", "views", ""), colUsers, colEvents}
 }
 
@@ -244,8 +248,9 @@ func topEntities(q *query, b *sqlb) []Column {
 // scaffolder.task.count per series (a series that began before the range counts from its first point in it).
 func templates(q *query, b *sqlb) []Column {
 	instances := q.filter(FilterInstance)
-	b.WriteString("WITH fe AS (SELECT entity_ref AS template, sum(creates) AS runs, count(DISTINCT user_no) AS users, " +
-		"sum(create_value) AS minutes_saved FROM " + b.from(q, entityActivity, 0, "x") + " WHERE entity_kind = 'template' AND creates > 0 GROUP BY 1), " +
+	b.WriteString("WITH fe AS (SELECT en.entity_ref AS template, sum(creates) AS runs, count(DISTINCT user_no) AS users, " +
+		"sum(create_value) AS minutes_saved FROM " + b.from(q, entityActivity, 0, "x") + " JOIN entity_numbers en USING (entity_no) " +
+		"WHERE entity_kind = 'template' AND creates > 0 GROUP BY 1), " +
 		"series AS (SELECT lower(attributes->>'template') AS template, attributes->>'result' AS result, start_ts, service_name, instance, " +
 		"bool_or(cumulative) AS cumulative, " +
 		"max(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS last_in, min(value) FILTER (WHERE ts >= " + b.arg(q.from) + ") AS first_in, " +
@@ -282,8 +287,8 @@ func search(q *query, b *sqlb) []Column {
 
 func techdocs(q *query, b *sqlb) []Column {
 	// Views of a documentation site are the navigate events of its entity in the techdocs plugin.
-	b.WriteString("WITH d AS (SELECT lt, entity_ref AS doc, user_no, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
-		" WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT " + b.local(q, "e.ts") + ", e.subject, NULL, 0, 1 FROM events e " +
+	b.WriteString("WITH d AS (SELECT lt, en.entity_ref AS doc, user_no, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
+		" JOIN entity_numbers en USING (entity_no) WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT " + b.local(q, "e.ts") + ", e.subject, NULL, 0, 1 FROM events e " +
 		"WHERE e.plugin_id = 'techdocs' AND e.action = 'not-found' AND " + b.eventFilters(q, 0) + ") ")
 	aggregates := "sum(views) AS views, count(DISTINCT user_no) AS users, sum(not_found) AS not_found"
 	measures := []Column{number("views", "views", ""), colUsers, number("not_found", "pages", "")}

@@ -93,6 +93,7 @@ type source struct {
 	rollup      string
 	rollupCols  string
 	eventCols   string // over one event e
+	eventJoin   string // joined to the events for the numbers the rollup holds
 	eventFilter string // which events the rollup counts
 	// hasKind: the rollup has entity_kind, so a filter on it can be answered from the rollup.
 	hasKind bool
@@ -110,16 +111,18 @@ var (
 		eventFilter: "e.user_no IS NOT NULL AND e.plugin_id IS NOT NULL",
 	}
 	entityActivity = source{
-		rollup: "entity_daily", rollupCols: "instance, plugin_id, entity_kind, entity_ref, user_no, views, events, creates, create_value",
-		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, e.entity_ref, e.user_no, " +
-			"CASE WHEN e.action = 'navigate' THEN 1 ELSE 0 END AS views, 1 AS events, " +
-			"CASE WHEN e.action = 'create' THEN 1 ELSE 0 END AS creates, CASE WHEN e.action = 'create' THEN e.value END AS create_value",
+		rollup: "entity_daily", rollupCols: "instance, plugin_id, entity_kind, entity_no, user_no, views, events, creates, create_value",
+		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.entity_kind, en.entity_no, e.user_no, " +
+			"CASE WHEN e.action = '" + semconv.ActionNavigate + "' THEN 1 ELSE 0 END AS views, 1 AS events, " +
+			"CASE WHEN e.action = '" + semconv.ActionCreate + "' THEN 1 ELSE 0 END AS creates, " +
+			"CASE WHEN e.action = '" + semconv.ActionCreate + "' THEN e.value END AS create_value",
+		eventJoin:   " JOIN entity_numbers en ON en.entity_ref = e.entity_ref", // every stored entity ref has a number
 		eventFilter: "e.entity_ref IS NOT NULL", hasKind: true,
 	}
 	featureActivity = source{
-		rollup: "feature_daily", rollupCols: "instance, plugin_id, action, subject, user_no, events",
-		eventCols: "coalesce(e.instance, '') AS instance, e.plugin_id, e.action, " +
-			"CASE WHEN e.action = 'click' THEN e.subject END AS subject, e.user_no, 1 AS events",
+		rollup: "feature_daily", rollupCols: "instance, plugin_id, feature_no, user_no, events",
+		eventCols:   "coalesce(e.instance, '') AS instance, e.plugin_id, fn.feature_no, e.user_no, 1 AS events",
+		eventJoin:   " JOIN feature_numbers fn ON " + analyticsdb.FeatureJoinSQL("e", "fn"),
 		eventFilter: "starts_with(e.event_name, '" + semconv.EventNamePrefix + "')",
 	}
 	searchActivity = source{
@@ -142,7 +145,8 @@ func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) 
 	// Placeholders are positional: every part is written in the order its arguments are bound.
 	from, to := q.from.Add(-lookback), q.to
 	events := func() string {
-		return "SELECT " + b.local(q, "e.ts") + " AS lt, " + src.eventCols + " FROM events e WHERE " + src.eventFilter + b.eventFilterValues(q) + " AND "
+		return "SELECT " + b.local(q, "e.ts") + " AS lt, " + src.eventCols + " FROM events e" + src.eventJoin + " WHERE " + src.eventFilter +
+			b.eventFilterValues(q) + " AND "
 	}
 	lo, hi, ok := rollupDays(q, src, from, to)
 	if !ok {
