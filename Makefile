@@ -9,7 +9,7 @@ LDFLAGS := -s -w
 BIN := bin/otelcol-insights
 CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
-GOFMT_DIRS := internal receiver exporter extension bench test cmd/backstage-sim
+GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
 .PHONY: run demo build test deps lint generate bench bench-store bench-go fuzz sim clean
 

@@ -217,6 +217,8 @@ func TestReadmeQuickStart(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 	assert.NotContains(t, out, "dev-insights-token", "secrets are never logged")
+	assert.NotContains(t, out, "development/guest", "the anonymization processor replaced the examples' user before any exporter")
+	assert.Regexp(t, `user\.hash: Str\(k1\.[A-Za-z0-9_-]{22}\)`, out, "with a pseudonym of the generated key")
 
 	// The same events are in the store (their times are the examples' own, or the arrival time once those are
 	// older than max_event_age: within the last week either way).
@@ -230,7 +232,11 @@ func TestReadmeQuickStart(t *testing.T) {
 	// The Generic envelopes and the OTLP records carry the same fields (user, session, time, …) for the same
 	// five events, so they get the same ids and are stored once: 5 + 5 + 5.
 	time.Sleep(2 * time.Second) // the exporter's queue flushes every second: nothing more may arrive
-	assert.Len(t, c.query(t, allRecent)["rows"].([]any), 15)
+	rows = c.query(t, allRecent)["rows"].([]any)
+	assert.Len(t, rows, 15)
+	for _, row := range rows {
+		assert.NotContains(t, fmt.Sprint(row), "development/guest", "the store holds pseudonyms only")
+	}
 
 	var answer struct {
 		Rows [][]any `json:"rows"`
