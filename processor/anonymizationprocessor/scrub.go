@@ -211,15 +211,13 @@ func scrubEmails(v string) string {
 			start--
 		}
 		end := i + 1
-		dot := false
 		for end < len(v) && (isAlnum(v[end]) || v[end] == '-' || v[end] == '.') {
-			dot = dot || v[end] == '.'
 			end++
 		}
 		for end > i+1 && v[end-1] == '.' { // a sentence's full stop is not the domain's
 			end--
 		}
-		if start == i || !dot || !strings.Contains(v[i+1:end], ".") {
+		if start == i || !strings.Contains(v[i+1:end], ".") {
 			continue
 		}
 		b.WriteString(v[last:start])
