@@ -21,6 +21,8 @@ type valueKind int
 const (
 	kindString valueKind = iota
 	kindDouble
+	kindInt
+	kindBool
 	kindStrings
 	kindJSON
 )
@@ -66,6 +68,15 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
 }
 
+// sessionAttrColumns are the sessionization processor's attributes of an event, columns that migration 8 added
+// at the end of the table.
+var sessionAttrColumns = []attrColumn{
+	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
+	{semconv.AttrSessionSequence, "session_sequence", kindInt},
+	{semconv.AttrSessionLate, "session_late", kindBool},
+	{semconv.AttrSessionClientID, "session_client_id", kindString},
+}
+
 // eventResourceColumns are the resource attributes with a column.
 var eventResourceColumns = []attrColumn{
 	{semconv.ResourceServiceName, "service_name", kindString},
@@ -83,7 +94,11 @@ var eventColumns = func() []string {
 		cols = append(cols, c.column)
 	}
 	// Last, the columns migrations added.
-	return append(cols, "attributes", "ingest_batch", "user_no", "search_term")
+	cols = append(cols, "attributes", "ingest_batch", "user_no", "search_term")
+	for _, c := range sessionAttrColumns {
+		cols = append(cols, c.column)
+	}
+	return cols
 }()
 
 // Positions in an event row of the columns the store fills in (and the rollups read).
@@ -94,13 +109,19 @@ var (
 	searchTermAt  = slices.Index(eventColumns, "search_term")
 )
 
-var attrColumnIndex = func() map[string]int {
-	m := make(map[string]int, len(eventAttrColumns))
-	for i, c := range eventAttrColumns {
-		m[c.attr] = i
+// attrColumnAt maps each attribute with a column to the column's position in an event row.
+var attrColumnAt = func() map[string]attrPosition {
+	m := map[string]attrPosition{}
+	for _, c := range append(slices.Clone(eventAttrColumns), sessionAttrColumns...) {
+		m[c.attr] = attrPosition{slices.Index(eventColumns, c.column), c.kind}
 	}
 	return m
 }()
+
+type attrPosition struct {
+	at   int
+	kind valueKind
+}
 
 // Rejection says why a record could not be stored.
 type Rejection struct {
@@ -118,10 +139,11 @@ type WriteResult struct {
 
 // WriteLogs stores the events among the log records, atomically: the events and the rollups fed from them are
 // committed together or not at all. An event whose id was stored by a recent write (a redelivery) or appears
-// earlier in the same write is counted as a duplicate and not stored again. (The sessions table is filled once
-// the sessionization processor emits session.end events.)
+// earlier in the same write is counted as a duplicate and not stored again. The sessionization processor's
+// session.end events fill the sessions table (once per session id) instead of the events; its session.start
+// events are skipped (the session's row has its start).
 func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (WriteResult, error) {
-	res, rows := s.eventRows(ld, now)
+	res, rows, sessions := s.eventRows(ld, now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fresh := rows[:0]
@@ -132,10 +154,10 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		}
 		fresh = append(fresh, row)
 	}
-	if len(fresh) == 0 {
+	if len(fresh) == 0 && len(sessions) == 0 {
 		return res, nil
 	}
-	searches, err := s.writeRows(ctx, fresh)
+	searches, err := s.writeRows(ctx, fresh, sessions)
 	for _, n := range []numbers{&s.users, &s.entities, &s.features} {
 		if err != nil {
 			n.rollback()
@@ -154,13 +176,13 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		s.searches.remember(sess, sr)
 	}
 	s.searches.forgetOld()
-	res.Stored = len(fresh)
+	res.Stored = len(fresh) + len(sessions)
 	return res, nil
 }
 
 // writeRows numbers the rows' users, entities and features, attributes their discovers to searches and stores
 // them with their rollups in one transaction; it returns the write's latest search per session.
-func (s *Store) writeRows(ctx context.Context, rows [][]driver.Value) (map[string]search, error) {
+func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value) (map[string]search, error) {
 	s.numberUsers(rows)
 	searches, err := s.attributeSearches(ctx, rows)
 	if err != nil {
@@ -180,15 +202,18 @@ func (s *Store) writeRows(ctx context.Context, rows [][]driver.Value) (map[strin
 		if err := s.appendRows("events", rows); err != nil {
 			return err
 		}
+		if err := s.insertRows("sessions", sessions); err != nil {
+			return err
+		}
 		return s.appendRollups(ctx, aggregates)
 	})
 }
 
-// eventRows converts the log records to event rows, counting what is not stored: rejected records, records that
-// are not events, and events repeated within the write (two senders, two formats).
-func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.Value) {
+// eventRows converts the log records to event rows and session rows, counting what is not stored: rejected
+// records, records that are not events, and events repeated within the write (two senders, two formats).
+func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.Value, [][]driver.Value) {
 	var res WriteResult
-	var rows [][]driver.Value
+	var rows, sessions [][]driver.Value
 	ids := map[duckdb.UUID]bool{}
 	index := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -197,12 +222,24 @@ func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			records := rl.ScopeLogs().At(j).LogRecords()
 			for k := 0; k < records.Len(); k++ {
-				row, err := eventRow(records.At(k), resource, now)
+				lr := records.At(k)
+				var row []driver.Value
+				var err error
+				switch lr.EventName() {
+				case semconv.EventSessionEnd:
+					if row, err = sessionRow(lr, resource); err == nil {
+						sessions = append(sessions, row)
+					}
+				case semconv.EventSessionStart: // the session's row has its start
+				default:
+					row, err = eventRow(lr, resource, now)
+				}
 				switch {
 				case err != nil:
 					res.Rejected = append(res.Rejected, Rejection{Index: index, Reason: err.Error()})
 				case row == nil:
 					res.Skipped++
+				case lr.EventName() == semconv.EventSessionEnd:
 				case ids[row[0].(duckdb.UUID)]:
 					res.Duplicates++
 				default:
@@ -213,7 +250,7 @@ func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.
 			}
 		}
 	}
-	return res, rows
+	return res, rows, sessions
 }
 
 // eventRow converts a log record to a row of the events table; nil (and no error) for a record that is not
@@ -243,18 +280,18 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 	row := make([]driver.Value, len(eventColumns))
 	row[0], row[1], row[2], row[3] = duckdb.UUID(id), ts, observed, lr.EventName()
 	if action, ok := semconv.ActionOf(lr.EventName()); ok {
-		row[5+attrColumnIndex[semconv.AttrAction]] = action // events named backstage.<action> always have one
+		row[actionAt] = action // events named backstage.<action> always have one
 	}
 	rest := map[string]any{}
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		i, typed := attrColumnIndex[k]
+		pos, typed := attrColumnAt[k]
 		if !typed {
 			if k != semconv.AttrEventID {
 				rest[k] = v.AsRaw()
 			}
 			return true
 		}
-		row[5+i] = columnValue(eventAttrColumns[i].kind, v)
+		row[pos.at] = columnValue(pos.kind, v)
 		return true
 	})
 	offset := 5 + len(eventAttrColumns)
@@ -277,7 +314,7 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 // userKey is the identity the metrics count: the pseudonym, else the plain id, else the anonymous id.
 func userKey(row []driver.Value) driver.Value {
 	for _, attr := range []string{semconv.AttrUserHash, semconv.AttrUserID, semconv.AttrEnduserPseudoID} {
-		if v, ok := row[5+attrColumnIndex[attr]].(string); ok && v != "" {
+		if v, ok := row[attrColumnAt[attr].at].(string); ok && v != "" {
 			return v
 		}
 	}
@@ -294,6 +331,19 @@ func columnValue(kind valueKind, v pcommon.Value) driver.Value {
 			return float64(v.Int())
 		}
 		return nil
+	case kindInt:
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return v.Int()
+		case pcommon.ValueTypeDouble:
+			return int64(v.Double())
+		}
+		return nil
+	case kindBool:
+		if v.Type() != pcommon.ValueTypeBool {
+			return nil
+		}
+		return v.Bool()
 	case kindStrings:
 		if v.Type() != pcommon.ValueTypeSlice {
 			return []string{v.AsString()}

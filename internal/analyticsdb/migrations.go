@@ -386,6 +386,13 @@ CREATE TABLE entity_daily (
 );
 DELETE FROM store_settings WHERE name = 'rollup_timezone';
 `},
+	{8, "the sessionization processor's attributes of an event, and why a session ended", `
+ALTER TABLE events ADD COLUMN session_start_ms BIGINT;    -- insights.session.start_ms
+ALTER TABLE events ADD COLUMN session_sequence BIGINT;    -- insights.session.sequence
+ALTER TABLE events ADD COLUMN session_late BOOLEAN;       -- insights.session.late
+ALTER TABLE events ADD COLUMN session_client_id VARCHAR;  -- insights.session.client_id
+ALTER TABLE sessions ADD COLUMN end_reason VARCHAR;       -- insights.session.end_reason
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -251,8 +251,11 @@ func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
 		assert.Equal(t, actual, columns, table)
 	}
 	mapped := map[string]bool{semconv.AttrEventID: true}
-	for _, c := range append(slices.Clone(eventAttrColumns), eventResourceColumns...) {
+	for _, c := range slices.Concat(eventAttrColumns, sessionAttrColumns, eventResourceColumns) {
 		mapped[c.attr] = true
+	}
+	for _, a := range sessionEndAttributes {
+		mapped[a] = true
 	}
 	for _, a := range semconv.Registry {
 		if strings.HasSuffix(a.Key, "<key>") {

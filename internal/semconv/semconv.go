@@ -57,6 +57,22 @@ const (
 	AttrSessionID         = "session.id"
 	AttrSessionPreviousID = "session.previous_id"
 
+	// Set by the sessionization processor on every event of a session.
+	AttrSessionStartMs  = "insights.session.start_ms"
+	AttrSessionSequence = "insights.session.sequence"
+	AttrSessionLate     = "insights.session.late"
+	AttrSessionClientID = "insights.session.client_id"
+	// Carried by session.end events: the session's summary.
+	AttrSessionDurationMs    = "insights.session.duration_ms"
+	AttrSessionEventCount    = "insights.session.event_count"
+	AttrSessionNavigateCount = "insights.session.navigate_count"
+	AttrSessionPlugins       = "insights.session.plugins"
+	AttrSessionFirstPlugin   = "insights.session.first_plugin"
+	AttrSessionLastPlugin    = "insights.session.last_plugin"
+	AttrSessionEntryRoute    = "insights.session.entry_route"
+	AttrSessionExitRoute     = "insights.session.exit_route"
+	AttrSessionEndReason     = "insights.session.end_reason"
+
 	AttrEventID            = "insights.event.id"
 	AttrSourceFormat       = "insights.source.format"
 	AttrTimestampFallback  = "insights.timestamp.fallback"
@@ -104,6 +120,16 @@ const (
 	FormatGeneric        = "generic"
 	FormatSegment        = "segment"
 	FormatAudit          = "audit"
+)
+
+// Values of AttrSessionEndReason: why a session ended.
+const (
+	SessionEndInactivity  = "inactivity"   // no event for the inactivity gap
+	SessionEndMaxDuration = "max_duration" // it reached the maximum length
+	SessionEndMidnight    = "midnight"     // the day ended in the configured time zone
+	SessionEndEvicted     = "evicted"      // the processor was at its limit of active sessions
+	SessionEndClient      = "client"       // the client started another session (trusted client session ids)
+	SessionEndShutdown    = "shutdown"     // the collector stopped without a storage extension to keep it open
 )
 
 // Values of AttrTimestampFallback: why the event's time is the collector's observed time.

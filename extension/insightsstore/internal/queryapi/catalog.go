@@ -137,6 +137,17 @@ func metrics() []*Metric {
 			UsersColumn: "users", Role: RoleViewer, build: search,
 		},
 		{
+			Name: "sessions",
+			Description: "Sessions (from the sessionization processor's session.end events) that began in the range: sessions, users, " +
+				"median and 95th-percentile duration, events per session and bounce rate (sessions of a single event); the plugin " +
+				"filter keeps sessions that used one of the plugins; with an interval, per bucket of the sessions' start.",
+			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance},
+			Columns: []Column{colTime, number("sessions", "sessions", ""), colUsers, number("duration_p50_s", "s", "median duration"),
+				number("duration_p95_s", "s", "95th-percentile duration"), number("events_per_session", "events", "mean events per session"),
+				number("bounce_rate", "ratio", "sessions of a single event / sessions")},
+			Role: RoleViewer, build: sessions,
+		},
+		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
 				"interval, views, users and not-found per bucket.",
@@ -283,6 +294,23 @@ func search(q *query, b *sqlb) []Column {
 	}
 	b.WriteString("SELECT term, " + aggregates + " FROM s GROUP BY 1 HAVING searches > 0 ORDER BY searches DESC, term LIMIT " + b.arg(q.Limit))
 	return append([]Column{dimension("term")}, measures...)
+}
+
+func sessions(q *query, b *sqlb) []Column {
+	timeColumn, group, columns := "", "", []Column{}
+	if q.Interval != "" {
+		timeColumn, group, columns = b.bucket(q, "s.start_ts")+" AS time, ", " GROUP BY 1 ORDER BY 1", []Column{colTime}
+	}
+	b.WriteString("SELECT " + timeColumn + "count(*) AS sessions, count(DISTINCT s.user_key) AS users, " +
+		"quantile_cont(s.duration_s, 0.5) AS duration_p50_s, quantile_cont(s.duration_s, 0.95) AS duration_p95_s, " +
+		"avg(s.event_count) AS events_per_session, avg(CASE WHEN s.event_count = 1 THEN 1 ELSE 0 END) AS bounce_rate " +
+		"FROM sessions s WHERE " + b.timeRange("s.start_ts", q, 0) + b.in("coalesce(s.instance, '')", q.filter(FilterInstance)))
+	if plugins := q.filter(FilterPlugin); len(plugins) > 0 {
+		b.WriteString(" AND list_has_any(s.plugins, [" + b.list(plugins) + "])")
+	}
+	b.WriteString(group)
+	return append(columns, number("sessions", "sessions", ""), colUsers, number("duration_p50_s", "s", ""), number("duration_p95_s", "s", ""),
+		number("events_per_session", "events", ""), number("bounce_rate", "ratio", ""))
 }
 
 func techdocs(q *query, b *sqlb) []Column {

@@ -18,9 +18,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
@@ -28,6 +31,7 @@ import (
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
+	"github.com/insights-collector/insights-collector/processor/sessionizationprocessor"
 )
 
 // The metrics are checked against an independent computation: the simulator's events are aggregated here in
@@ -123,16 +127,33 @@ func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
 	world, err := simulator.NewWorld(cfg)
 	require.NoError(t, err)
 	f := &fixture{store: store, rollupTZ: rollupTZ}
+	// As the pipeline stores them: normalised to the contract by the receiver, then sessionized (the simulated
+	// browsers' session ids trusted, so that the sessions are the simulator's).
+	sessions := sessionizationprocessor.NewFactory()
+	sessionsCfg := sessions.CreateDefaultConfig().(*sessionizationprocessor.Config)
+	sessionsCfg.TrustClientSessions = true
+	sessionized := new(consumertest.LogsSink)
+	sessionizer, err := sessions.CreateLogs(context.Background(), processortest.NewNopSettings(sessions.Type()), sessionsCfg, sessionized)
+	require.NoError(t, err)
+	require.NoError(t, sessionizer.Start(context.Background(), componenttest.NewNopHost()))
+	flush := func() {
+		for _, ld := range sessionized.AllLogs() {
+			_, err := f.store.WriteLogs(context.Background(), ld, queryTo)
+			require.NoError(t, err)
+		}
+		sessionized.Reset()
+	}
 	for d := range simDays {
 		day := world.Day(d)
 		f.events = append(f.events, day...)
-		// As the pipeline stores them: normalised to the contract by the receiver.
 		ld := wireformat.OTLP(day)
 		normalize.OTLP(ld, &normalize.Options{MaxEventAge: 72 * time.Hour}, &normalize.Request{Received: simStart.AddDate(0, 0, d+2), Instance: "portal-eu"})
-		_, err := store.WriteLogs(context.Background(), ld, queryTo)
-		require.NoError(t, err)
+		require.NoError(t, sessionizer.ConsumeLogs(context.Background(), ld))
+		flush()
 	}
-	f.spans = writeSpans(t, store)
+	require.NoError(t, sessionizer.Shutdown(context.Background())) // the open sessions end
+	flush()
+	f.spans = writeSpans(t, f.store)
 
 	server := NewServer(store, []Token{
 		{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}},
@@ -729,4 +750,89 @@ func TestFeatureAdoption(t *testing.T) {
 		assert.Equal(t, suppressed, res.Meta.SuppressedRows)
 		assert.True(t, res.Meta.FromRollups)
 	})
+}
+
+// The sessions metric against the simulator's own sessions (its browsers' session ids, trusted by the
+// sessionization processor the fixture runs): count, users, duration percentiles, events per session and bounce
+// rate of the sessions that began in the range, and the plugin filter.
+func TestSessionsMetric(t *testing.T) {
+	f := setup(t)
+	type sess struct {
+		user        string
+		first, last time.Time
+		events      int
+		plugins     map[string]bool
+	}
+	byID := map[string]*sess{}
+	for _, e := range f.events {
+		if e.SessionID == "" {
+			continue
+		}
+		s := byID[e.SessionID]
+		if s == nil {
+			s = &sess{user: e.User, first: e.Time, last: e.Time, plugins: map[string]bool{}}
+			byID[e.SessionID] = s
+		}
+		s.first, s.last = minTime(s.first, e.Time), maxTime(s.last, e.Time)
+		s.events++
+		if p, ok := e.Context["pluginId"].(string); ok {
+			s.plugins[p] = true
+		}
+	}
+	expect := func(plugin string) []any {
+		var durations []float64
+		users := map[string]bool{}
+		events, bounces := 0, 0
+		for _, s := range byID {
+			if s.first.Before(queryFrom) || !s.first.Before(queryTo) || plugin != "" && !s.plugins[plugin] {
+				continue
+			}
+			durations = append(durations, s.last.Sub(s.first).Seconds())
+			users[s.user] = true
+			events += s.events
+			if s.events == 1 {
+				bounces++
+			}
+		}
+		n := float64(len(durations))
+		return []any{n, float64(len(users)), quantile(durations, 0.5), quantile(durations, 0.95), float64(events) / n, float64(bounces) / n}
+	}
+	req := baseRequest("sessions")
+	res := f.query(t, req)
+	require.Len(t, res.Rows, 1)
+	want := expect("")
+	require.Greater(t, want[0], 100.0)
+	// Session times are milliseconds (the simulator's are finer): durations agree to the millisecond.
+	for i, w := range want {
+		assert.InDelta(t, w, res.Rows[0][i], 1e-3, res.Columns[i].Name)
+	}
+
+	req.Filters = map[string][]string{FilterPlugin: {"techdocs"}}
+	res = f.query(t, req)
+	want = expect("techdocs")
+	require.Less(t, want[0], expect("")[0])
+	for i, w := range want {
+		assert.InDelta(t, w, res.Rows[0][i], 1e-3, res.Columns[i].Name)
+	}
+
+	req.Filters, req.Interval = nil, "day"
+	total := 0.0
+	for _, row := range f.query(t, req).Rows {
+		total += row[1].(float64)
+	}
+	assert.Equal(t, expect("")[0], total, "the days' sessions add up")
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -1,0 +1,75 @@
+package analyticsdb
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
+)
+
+func sessionEvents(t *testing.T) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(semconv.ResourceInstance, "portal-eu")
+	records := rl.ScopeLogs().AppendEmpty().LogRecords()
+	end := now.Add(-time.Hour)
+	add := func(name string, attrs map[string]any) {
+		lr := records.AppendEmpty()
+		lr.SetEventName(name)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(end))
+		require.NoError(t, lr.Attributes().FromRaw(attrs))
+	}
+	add(semconv.EventSessionStart, map[string]any{semconv.AttrSessionID: "s1", semconv.AttrUserHash: "k1.ana",
+		semconv.AttrEventID: "0193a0f0-5b7e-7cde-8f00-000000000001"})
+	full := map[string]any{semconv.AttrSessionID: "s1", semconv.AttrUserHash: "k1.ana", semconv.AttrSessionDurationMs: int64(90_500),
+		semconv.AttrSessionEventCount: int64(7), semconv.AttrSessionNavigateCount: int64(3), semconv.AttrSessionPlugins: []any{"catalog", "search"},
+		semconv.AttrSessionEntryRoute: "/catalog", semconv.AttrSessionExitRoute: "/search", semconv.AttrSessionEndReason: semconv.SessionEndInactivity,
+		semconv.AttrEventID: "0193a0f0-5b7e-7cde-8f00-000000000002"}
+	add(semconv.EventSessionEnd, full)
+	add(semconv.EventSessionEnd, full)                                                                       // delivered twice
+	add(semconv.EventSessionEnd, map[string]any{semconv.AttrSessionID: "s2", semconv.AttrUserHash: "k1.bo"}) // no duration
+	return ld
+}
+
+// session.end events fill the sessions table, once per session; session.start events are skipped; a malformed
+// one is rejected and the rest proceed.
+func TestSessionEndEventsFillTheSessionsTable(t *testing.T) {
+	s, _ := openStore(t)
+	res, err := s.WriteLogs(context.Background(), sessionEvents(t), now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Skipped)
+	require.Len(t, res.Rejected, 1)
+	assert.Equal(t, 3, res.Rejected[0].Index)
+	assert.Contains(t, res.Rejected[0].Reason, "insights.session.duration_ms")
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM events`), "session events are not events")
+
+	var user, instance, entry, exit, reason string
+	var start, end time.Time
+	var duration float64
+	var events, navigates int
+	var plugins []any
+	require.NoError(t, s.DB().QueryRow(`SELECT user_key, instance, start_ts, end_ts, duration_s, event_count, navigate_count, plugins,
+		entry_route, exit_route, end_reason FROM sessions WHERE session_id = 's1'`).Scan(&user, &instance, &start, &end, &duration,
+		&events, &navigates, &plugins, &entry, &exit, &reason))
+	assert.Equal(t, "k1.ana", user)
+	assert.Equal(t, "portal-eu", instance)
+	assert.Equal(t, now.Add(-time.Hour), end.UTC())
+	assert.Equal(t, now.Add(-time.Hour-90500*time.Millisecond), start.UTC())
+	assert.InDelta(t, 90.5, duration, 1e-9)
+	assert.Equal(t, []any{"catalog", "search"}, plugins)
+	assert.Equal(t, []any{7, 3, "/catalog", "/search", semconv.SessionEndInactivity}, []any{events, navigates, entry, exit, reason})
+
+	_, err = s.WriteLogs(context.Background(), sessionEvents(t), now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM sessions`), "a redelivered session is stored once")
+
+	deleted, err := s.EraseUser(context.Background(), "k1.ana")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), deleted["sessions"])
+}
