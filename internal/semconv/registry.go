@@ -189,7 +189,7 @@ var Registry = []Attribute{
 	{Key: AttrSessionNavigateCount, Type: TypeInt, SetBy: setBySession,
 		Brief: "On `session.end`: the session's `navigate` events (page views)."},
 	{Key: AttrSessionPlugins, Type: TypeStringSlice, SetBy: setBySession,
-		Brief: "On `session.end`: the distinct plugins of the session's events, in the order first used."},
+		Brief: "On `session.end`: the distinct plugins of the session's events."},
 	{Key: AttrSessionFirstPlugin, Type: TypeString, SetBy: setBySession,
 		Brief: "On `session.end`: the plugin of the session's first event that had one."},
 	{Key: AttrSessionLastPlugin, Type: TypeString, SetBy: setBySession,

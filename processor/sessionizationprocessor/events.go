@@ -48,13 +48,11 @@ func (p *sessionizer) appendSessionEvents(ld plog.Logs, c *changes) {
 		attrs.PutInt(semconv.AttrSessionEventCount, int64(e.events))
 		attrs.PutInt(semconv.AttrSessionNavigateCount, int64(e.navigates))
 		plugins := attrs.PutEmptySlice(semconv.AttrSessionPlugins)
-		for _, name := range e.plugins {
+		for _, name := range e.plugins.distinct {
 			plugins.AppendEmpty().SetStr(name)
 		}
-		if len(e.plugins) > 0 {
-			attrs.PutStr(semconv.AttrSessionFirstPlugin, e.plugins[0])
-			attrs.PutStr(semconv.AttrSessionLastPlugin, e.plugins[len(e.plugins)-1])
-		}
+		putNonEmpty(attrs, semconv.AttrSessionFirstPlugin, e.plugins.first)
+		putNonEmpty(attrs, semconv.AttrSessionLastPlugin, e.plugins.last)
 		putNonEmpty(attrs, semconv.AttrSessionEntryRoute, e.entry)
 		putNonEmpty(attrs, semconv.AttrSessionExitRoute, e.exit)
 		attrs.PutStr(semconv.AttrSessionEndReason, e.reason)

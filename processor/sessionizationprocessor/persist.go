@@ -107,13 +107,17 @@ func (p *sessionizer) encodeUser(u *user) []byte {
 	for _, str := range []string{s.id, s.prevID, s.entry, s.exit} {
 		b = appendString(b, str)
 	}
-	for _, n := range []int64{s.startMs, s.first, s.last, s.lastArrival, int64(s.events), int64(s.navigates), int64(s.day)} {
+	for _, n := range []int64{s.startMs, s.first, s.last, s.lastArrival, int64(s.events), int64(s.navigates)} {
 		b = binary.AppendVarint(b, n)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s.plugins)))
-	for _, id := range s.plugins {
-		b = appendString(b, p.tracker.plugins.name(id))
+	// The plugins by name (ids are the process's): the first, the others, the last.
+	names := p.tracker.pluginNames(&s.plugins)
+	b = appendString(b, names.first)
+	b = binary.AppendUvarint(b, uint64(len(names.distinct)))
+	for _, name := range names.distinct {
+		b = appendString(b, name)
 	}
+	b = appendString(b, names.last)
 	resource := p.resources[s.resource]
 	b = binary.AppendUvarint(b, uint64(resource.Len()))
 	for k, v := range resource.All() {
@@ -133,9 +137,16 @@ func (p *sessionizer) decodeUser(b []byte) (*user, error) {
 		s := &session{userAttr: r.byte()}
 		s.id, s.prevID, s.entry, s.exit = r.string(), r.string(), r.string(), r.string()
 		s.startMs, s.first, s.last, s.lastArrival = r.varint(), r.varint(), r.varint(), r.varint()
-		s.events, s.navigates, s.day = uint32(r.varint()), uint32(r.varint()), int32(r.varint())
+		s.events, s.navigates = uint32(r.varint()), uint32(r.varint())
+		first := r.string()
+		if first != "" {
+			s.plugins.add(p.tracker.plugins.id(first))
+		}
 		for range r.uvarint() {
-			s.plugins = append(s.plugins, p.tracker.plugins.id(r.string()))
+			s.plugins.add(p.tracker.plugins.id(r.string()))
+		}
+		if last := r.string(); last != "" {
+			s.plugins.add(p.tracker.plugins.id(last))
 		}
 		resource := pcommon.NewMap()
 		for range r.uvarint() {

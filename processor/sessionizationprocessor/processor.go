@@ -320,7 +320,7 @@ type endedSession struct {
 	reason            string
 	first, last       int64
 	events, navigates uint32
-	plugins           []string
+	plugins           sessionPlugins
 	entry, exit       string
 }
 
@@ -328,7 +328,7 @@ func (c *changes) started(key string, s *session) {
 	c.starts = append(c.starts, startedSession{key, s.id, s.prevID, s.startMs, s.resource, s.userAttr})
 }
 
-func (c *changes) ended(key string, s *session, plugins []string, reason string) {
+func (c *changes) ended(key string, s *session, plugins sessionPlugins, reason string) {
 	c.ends = append(c.ends, endedSession{startedSession: startedSession{key, s.id, s.prevID, s.startMs, s.resource, s.userAttr},
 		reason: reason, first: s.first, last: s.last, events: s.events, navigates: s.navigates,
 		plugins: plugins, entry: s.entry, exit: s.exit})

@@ -18,8 +18,8 @@ type event struct {
 	userAttr uint8  // which attribute identifies the user
 }
 
-// session is an open session. It is kept small (about 170 bytes and its id, ~300 with the map entry and the
-// user): plugins and resources are interned, times are milliseconds, routes share the events' strings.
+// session is an open session. It is kept small (128 bytes, ~300 with its id, the map entry and the user):
+// plugins and resources are interned, times are milliseconds, routes share the events' strings.
 type session struct {
 	id, prevID  string
 	startMs     int64 // the first event's time as it was seen: the session's id-like start, never moved
@@ -27,11 +27,47 @@ type session struct {
 	lastArrival int64 // processing time of the latest event: inactivity is checked against it
 	events      uint32
 	navigates   uint32
-	plugins     []uint16 // distinct, in the order first used
+	plugins     pluginSet
 	entry, exit string
-	day         int32 // the local date the session began on (days since the epoch), when splitting at midnight
 	resource    uint16
 	userAttr    uint8
+}
+
+// pluginSet holds the distinct plugins of a session, and its first and last, as interned ids: a bit per plugin
+// for the first 64 of the process (a portal has a few dozen), a list for the rare others.
+type pluginSet struct {
+	bits        uint64
+	more        *[]uint16
+	first, last uint16 // id + 1; 0: none yet
+}
+
+func (p *pluginSet) add(id uint16) {
+	if p.first == 0 {
+		p.first = id + 1
+	}
+	p.last = id + 1
+	switch {
+	case id < 64:
+		p.bits |= 1 << id
+	case p.more == nil:
+		p.more = &[]uint16{id}
+	case !slices.Contains(*p.more, id):
+		*p.more = append(*p.more, id)
+	}
+}
+
+// ids returns the distinct plugins, by id.
+func (p *pluginSet) ids() []uint16 {
+	var out []uint16
+	for id := uint16(0); id < 64; id++ {
+		if p.bits&(1<<id) != 0 {
+			out = append(out, id)
+		}
+	}
+	if p.more != nil {
+		out = append(out, *p.more...)
+	}
+	return out
 }
 
 // past is a user's previous session, kept so that a late event of its time gets its id.
@@ -66,7 +102,7 @@ const (
 // emitter receives the sessions that start and end.
 type emitter interface {
 	started(key string, s *session)
-	ended(key string, s *session, plugins []string, reason string)
+	ended(key string, s *session, plugins sessionPlugins, reason string)
 }
 
 // tracker assigns events to sessions, per user. It is not safe for concurrent use.
@@ -154,7 +190,7 @@ func (t *tracker) endsBefore(s *session, ev *event) string {
 		return semconv.SessionEndInactivity
 	case ev.ts-s.startMs >= t.maxDuration:
 		return semconv.SessionEndMaxDuration
-	case t.splitAtMidnight && t.localDay(ev.ts) != s.day:
+	case t.splitAtMidnight && t.localDay(ev.ts) != t.localDay(s.startMs):
 		return semconv.SessionEndMidnight
 	}
 	return ""
@@ -167,9 +203,6 @@ func (t *tracker) begin(key string, u *user, ev *event, out emitter) *session {
 	} else {
 		s.id = t.newID(ev.ts)
 	}
-	if t.splitAtMidnight {
-		s.day = t.localDay(ev.ts)
-	}
 	u.cur = s
 	t.active++
 	out.started(key, s)
@@ -181,9 +214,7 @@ func (t *tracker) add(s *session, ev *event, now int64) {
 	s.last = max(s.last, ev.ts)
 	s.lastArrival = max(s.lastArrival, now)
 	if ev.plugin != "" {
-		if p := t.plugins.id(ev.plugin); !slices.Contains(s.plugins, p) {
-			s.plugins = append(s.plugins, p)
-		}
+		s.plugins.add(t.plugins.id(ev.plugin))
 	}
 	if ev.navigate {
 		s.navigates++
@@ -197,11 +228,7 @@ func (t *tracker) add(s *session, ev *event, now int64) {
 // end closes a user's open session.
 func (t *tracker) end(key string, u *user, now int64, reason string, out emitter) {
 	s := u.cur
-	plugins := make([]string, len(s.plugins))
-	for i, id := range s.plugins {
-		plugins[i] = t.plugins.name(id)
-	}
-	out.ended(key, s, plugins, reason)
+	out.ended(key, s, t.pluginNames(&s.plugins), reason)
 	u.prev = past{id: s.id, first: s.first, last: s.last, ended: now}
 	u.cur = nil
 	t.active--
@@ -247,10 +274,28 @@ func (t *tracker) evict(limit int, now int64, out emitter) int {
 	return n
 }
 
+// pluginNames returns a session's plugins: the distinct ones, then the first and the last.
+func (t *tracker) pluginNames(p *pluginSet) sessionPlugins {
+	out := sessionPlugins{}
+	for _, id := range p.ids() {
+		out.distinct = append(out.distinct, t.plugins.name(id))
+	}
+	if p.first != 0 {
+		out.first, out.last = t.plugins.name(p.first-1), t.plugins.name(p.last-1)
+	}
+	return out
+}
+
+// sessionPlugins are the plugins of an ended session, by name.
+type sessionPlugins struct {
+	distinct    []string
+	first, last string
+}
+
 // localDay is the date of an instant in the configured time zone (as days since the epoch).
-func (t *tracker) localDay(ms int64) int32 {
+func (t *tracker) localDay(ms int64) int64 {
 	y, m, d := time.UnixMilli(ms).In(t.loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
 // otherName stands for the names past an interner's bound.

@@ -20,9 +20,9 @@ func (r *recorder) started(key string, s *session) {
 	r.log = append(r.log, fmt.Sprintf("start %s %s prev=%s", key, s.id, s.prevID))
 }
 
-func (r *recorder) ended(key string, s *session, plugins []string, reason string) {
+func (r *recorder) ended(key string, s *session, plugins sessionPlugins, reason string) {
 	r.log = append(r.log, fmt.Sprintf("end %s %s %s events=%d span=%s plugins=%v", key, s.id, reason, s.events,
-		time.Duration(s.last-s.first)*time.Millisecond, plugins))
+		time.Duration(s.last-s.first)*time.Millisecond, plugins.distinct))
 }
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
