@@ -68,3 +68,31 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkAppendOnly is the floor under BenchmarkWriteLogs: the same event rows (built once, outside the
+// timer) appended to the events table and committed, with no deduplication, numbering, rollups or checkpoint
+// of ours. What it costs is DuckDB's append, WAL and commit alone.
+func BenchmarkAppendOnly(b *testing.B) {
+	cfg := simulator.DefaultConfig()
+	cfg.Users, cfg.Days, cfg.Intensity = 2000, 1, 8
+	cfg.Start = now.AddDate(0, 0, -1)
+	world, err := simulator.NewWorld(cfg)
+	require.NoError(b, err)
+	const batch = 5000
+	occs := world.Day(0)[:batch]
+	ld := wireformat.OTLP(occs)
+	normalize.OTLP(ld, &normalize.Options{MaxEventAge: 10 * 24 * time.Hour}, &normalize.Request{Received: now})
+	s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), MemoryLimit: "512MB"})
+	require.NoError(b, err)
+	defer s.Close(context.Background())
+	_, rows, _ := s.eventRows(ld, now)
+	for _, row := range rows {
+		row[ingestBatchAt] = int64(1)
+	}
+	b.ReportAllocs()
+	cpuStart := cpuTime()
+	for b.Loop() {
+		require.NoError(b, s.inTx(context.Background(), func() error { return s.appendRows("events", rows) }))
+	}
+	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
+}
