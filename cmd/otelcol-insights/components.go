@@ -23,6 +23,7 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	anonymizationprocessor "github.com/insights-collector/insights-collector/processor/anonymizationprocessor"
 	sessionizationprocessor "github.com/insights-collector/insights-collector/processor/sessionizationprocessor"
+	engagementprocessor "github.com/insights-collector/insights-collector/processor/engagementprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	redactionprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
@@ -101,6 +102,7 @@ func components() (otelcol.Factories, error) {
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		anonymizationprocessor.NewFactory(),
 		sessionizationprocessor.NewFactory(),
+		engagementprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		redactionprocessor.NewFactory(),
@@ -111,6 +113,7 @@ func components() (otelcol.Factories, error) {
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
 		anonymizationprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
 		sessionizationprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
+		engagementprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
 		redactionprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor v0.165.1",

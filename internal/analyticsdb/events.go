@@ -68,13 +68,14 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
 }
 
-// sessionAttrColumns are the sessionization processor's attributes of an event, columns that migration 8 added
-// at the end of the table.
+// sessionAttrColumns are the processors' attributes of an event that migrations 8 and 9 added at the end of the
+// table.
 var sessionAttrColumns = []attrColumn{
 	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
 	{semconv.AttrSessionSequence, "session_sequence", kindInt},
 	{semconv.AttrSessionLate, "session_late", kindBool},
 	{semconv.AttrSessionClientID, "session_client_id", kindString},
+	{semconv.AttrEngagementPreviousTier, "engagement_previous_tier", kindString}, // migration 9
 }
 
 // eventResourceColumns are the resource attributes with a column.
@@ -313,7 +314,7 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 
 // userKey is the identity the metrics count: the pseudonym, else the plain id, else the anonymous id.
 func userKey(row []driver.Value) driver.Value {
-	for _, attr := range []string{semconv.AttrUserHash, semconv.AttrUserID, semconv.AttrEnduserPseudoID} {
+	for _, attr := range semconv.UserKeyAttributes {
 		if v, ok := row[attrColumnAt[attr].at].(string); ok && v != "" {
 			return v
 		}

@@ -393,6 +393,9 @@ ALTER TABLE events ADD COLUMN session_late BOOLEAN;       -- insights.session.la
 ALTER TABLE events ADD COLUMN session_client_id VARCHAR;  -- insights.session.client_id
 ALTER TABLE sessions ADD COLUMN end_reason VARCHAR;       -- insights.session.end_reason
 `},
+	{9, "engagement tier changes", `
+ALTER TABLE events ADD COLUMN engagement_previous_tier VARCHAR; -- insights.engagement.previous_tier
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -21,14 +21,14 @@ var dailyRollups = []rollup{
 		period: "day",
 		merged: "day, instance, user_no, sum(events)::BIGINT",
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), user_no, count(*) FROM events " +
-			"WHERE user_no IS NOT NULL GROUP BY ALL",
+			"WHERE user_no IS NOT NULL AND " + ActivitySQL("") + " GROUP BY ALL",
 	},
 	{
 		table:  "plugin_daily",
 		period: "day",
 		merged: "day, instance, plugin_id, user_no, sum(events)::BIGINT",
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, user_no, count(*) FROM events " +
-			"WHERE user_no IS NOT NULL AND plugin_id IS NOT NULL GROUP BY ALL",
+			"WHERE user_no IS NOT NULL AND plugin_id IS NOT NULL AND " + ActivitySQL("") + " GROUP BY ALL",
 	},
 	{
 		table:  "entity_daily",
@@ -44,7 +44,7 @@ var dailyRollups = []rollup{
 		period: "day",
 		merged: "day, instance, plugin_id, feature_no, user_no, sum(events)::BIGINT",
 		rebuildSQL: "SELECT %[1]s, coalesce(e.instance, ''), e.plugin_id, f.feature_no, e.user_no, count(*) " +
-			"FROM events e JOIN feature_numbers f ON " + FeatureJoinSQL("e", "f") + " WHERE starts_with(e.event_name, '" + semconv.EventNamePrefix + "') GROUP BY ALL",
+			"FROM events e JOIN feature_numbers f ON " + FeatureJoinSQL("e", "f") + " WHERE " + ActivitySQL("e.") + " GROUP BY ALL",
 	},
 	{
 		// Searches and the clicks on their results (discovers, counted for the search they are attributed to):
@@ -63,6 +63,16 @@ var dailyRollups = []rollup{
 			semconv.ActionDiscover + "')) WHERE term IS NOT NULL GROUP BY ALL",
 	},
 }
+
+// ActivitySQL is the condition on an event (of the events table, or of its alias given as "e.") that it is
+// something a user did — a Backstage event — rather than an event the pipeline derived (an engagement tier
+// change, an experiment exposure), which must not make its user count as active.
+func ActivitySQL(alias string) string {
+	return "starts_with(" + alias + "event_name, '" + semconv.EventNamePrefix + "')"
+}
+
+// isActivity is ActivitySQL in Go.
+func isActivity(eventName string) bool { return strings.HasPrefix(eventName, semconv.EventNamePrefix) }
 
 // FeatureJoinSQL is the condition joining an event (alias e) to its feature's number (alias f): the plugin, the
 // action and, for a click, the clicked item.
@@ -252,7 +262,8 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		}
 		a.entities[key] = c
 	}
-	if strings.HasPrefix(row[eventNameAt].(string), semconv.EventNamePrefix) {
+	activity := isActivity(row[eventNameAt].(string))
+	if activity {
 		var subject nullString
 		if action.valid && action.s == semconv.ActionClick {
 			subject = nullStringOf(row[subjectAt])
@@ -262,7 +273,7 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	if action.valid && (action.s == semconv.ActionSearch || action.s == semconv.ActionDiscover) {
 		a.addSearch(row, day, instance, plugin, action.s, user)
 	}
-	if user == 0 {
+	if user == 0 || !activity {
 		return
 	}
 	key := userDay{day, instance, user}

@@ -56,10 +56,8 @@ func sessionRow(lr plog.LogRecord, resource pcommon.Map) ([]driver.Value, error)
 		instance = v.AsString()
 	}
 	var user driver.Value
-	for _, key := range []string{semconv.AttrUserHash, semconv.AttrUserID, semconv.AttrEnduserPseudoID} {
-		if user = str(key); user != nil {
-			break
-		}
+	if key, _ := semconv.UserKey(attrs); key != "" {
+		user = key
 	}
 	return []driver.Value{id, user, instance, end.Add(-time.Duration(duration) * time.Millisecond), end,
 		float64(duration) / 1000, events, navigates, plugins, str(semconv.AttrSessionEntryRoute), str(semconv.AttrSessionExitRoute),

@@ -2,6 +2,7 @@ package analyticsdb
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,4 +73,26 @@ func TestSessionEndEventsFillTheSessionsTable(t *testing.T) {
 	deleted, err := s.EraseUser(context.Background(), "k1.ana")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), deleted["sessions"])
+}
+
+// Events the pipeline derives (an engagement tier change) are stored, but do not make their user active: a
+// dormant user demoted by a timer is not a user of the day.
+func TestDerivedEventsAreNotActivity(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, name := range []string{"backstage.navigate", semconv.EventEngagementTierChange} {
+		lr := records.AppendEmpty()
+		lr.SetEventName(name)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Duration(48-24*i) * time.Hour)))
+		require.NoError(t, lr.Attributes().FromRaw(map[string]any{semconv.AttrUserHash: "k1.ana",
+			semconv.AttrEventID: fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-00000000000%d", i), semconv.AttrEngagementTier: "dormant",
+			semconv.AttrEngagementPreviousTier: "casual"}))
+	}
+	res, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Stored)
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE event_name = ? AND engagement_previous_tier = 'casual'`, semconv.EventEngagementTierChange))
+	assert.Equal(t, 1, count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`), "one day of activity")
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users WHERE last_seen = ?`, now.Add(-48*time.Hour)))
 }

@@ -60,6 +60,7 @@ func Markdown() string {
 		"Events": []mappingRow{
 			{EventNamePrefix + "<action>", "one Backstage analytics event or audit event"},
 			{EventSessionStart, "a session began (sessionization processor)"},
+			{EventEngagementTierChange, "a user's engagement tier changed, up or down (engagement processor)"},
 			{EventSessionEnd, "a session ended (sessionization processor)"},
 			{EventFeatureFlagEvaluation, "a user was exposed to an experiment's variant (cohort processor)"},
 		},

@@ -241,6 +241,8 @@ var Registry = []Attribute{
 		Brief: "The user's engagement score, 0-100."},
 	{Key: AttrEngagementTier, Type: TypeString, SetBy: setByEngagement,
 		Brief: "The user's engagement tier: `power`, `core`, `casual` or `dormant`."},
+	{Key: AttrEngagementPreviousTier, Type: TypeString, SetBy: setByEngagement,
+		Brief: "On `insights.engagement.tier_change` events: the tier the user left (empty for a user's first tier)."},
 	{Key: AttrFeatureFlagKey, Type: TypeAny, SetBy: setByCohort,
 		Brief: "Cohort tags: the experiments the user is assigned to (OpenTelemetry `feature_flag.key`)."},
 	{Key: AttrFeatureFlagVariant, Type: TypeAny, SetBy: setByCohort,

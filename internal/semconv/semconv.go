@@ -3,7 +3,11 @@
 // the Registry in registry.go (`make generate`), so the names and their documentation cannot drift apart.
 package semconv
 
-import "strings"
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
 
 // EventNamePrefix starts the EventName of every Backstage analytics event: "backstage.<action>".
 const EventNamePrefix = "backstage."
@@ -13,6 +17,7 @@ const (
 	EventSessionStart          = "session.start"
 	EventSessionEnd            = "session.end"
 	EventFeatureFlagEvaluation = "feature_flag.evaluation"
+	EventEngagementTierChange  = "insights.engagement.tier_change"
 )
 
 // AuditActionPrefix starts the action of a Backstage audit event: "audit.<plugin>.<eventId>", so its event
@@ -73,14 +78,16 @@ const (
 	AttrSessionExitRoute     = "insights.session.exit_route"
 	AttrSessionEndReason     = "insights.session.end_reason"
 
-	AttrEventID            = "insights.event.id"
-	AttrSourceFormat       = "insights.source.format"
-	AttrTimestampFallback  = "insights.timestamp.fallback"
-	AttrTimestampOriginal  = "insights.timestamp.original"
-	AttrEngagementScore    = "insights.engagement.score"
-	AttrEngagementTier     = "insights.engagement.tier"
-	AttrFeatureFlagKey     = "feature_flag.key"
-	AttrFeatureFlagVariant = "feature_flag.result.variant"
+	AttrEventID           = "insights.event.id"
+	AttrSourceFormat      = "insights.source.format"
+	AttrTimestampFallback = "insights.timestamp.fallback"
+	AttrTimestampOriginal = "insights.timestamp.original"
+	AttrEngagementScore   = "insights.engagement.score"
+	AttrEngagementTier    = "insights.engagement.tier"
+	// AttrEngagementPreviousTier is on tier_change events: the tier the user left.
+	AttrEngagementPreviousTier = "insights.engagement.previous_tier"
+	AttrFeatureFlagKey         = "feature_flag.key"
+	AttrFeatureFlagVariant     = "feature_flag.result.variant"
 
 	AttrClientAddress = "client.address"
 	AttrUserAgent     = "user_agent.original"
@@ -138,6 +145,22 @@ const (
 	TimestampTooOld   = "too_old"
 	TimestampInFuture = "in_future"
 )
+
+// UserKeyAttributes identify the user of an event, in order of preference: the pseudonym, the plain id (in a
+// pipeline without anonymization), the anonymous device id. The store counts users by the first present, and
+// the stateful processors (sessions, engagement) keep their state by it.
+var UserKeyAttributes = []string{AttrUserHash, AttrUserID, AttrEnduserPseudoID}
+
+// UserKey returns the user of an event's attributes and the index in UserKeyAttributes of the attribute that
+// named it; "" for an event without a user.
+func UserKey(attrs pcommon.Map) (string, uint8) {
+	for i, a := range UserKeyAttributes {
+		if v, ok := attrs.Get(a); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+			return v.Str(), uint8(i)
+		}
+	}
+	return "", 0
+}
 
 // EventName returns the event name of a Backstage action.
 func EventName(action string) string { return EventNamePrefix + action }

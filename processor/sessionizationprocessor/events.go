@@ -32,7 +32,7 @@ func (p *sessionizer) appendSessionEvents(ld plog.Logs, c *changes) {
 		}
 		rl := ld.ResourceLogs().AppendEmpty()
 		p.mu.Lock()
-		p.resources[resource].CopyTo(rl.Resource().Attributes())
+		p.resources.CopyTo(resource, rl.Resource().Attributes())
 		p.mu.Unlock()
 		sl := rl.ScopeLogs().AppendEmpty()
 		sl.Scope().SetName(metadata.ScopeName)
@@ -68,7 +68,7 @@ func (p *sessionizer) sessionEvent(lr plog.LogRecord, name string, s startedSess
 	lr.SetObservedTimestamp(observed)
 	attrs := lr.Attributes()
 	attrs.PutStr(semconv.AttrEventID, uuid.NewSHA1(eventIDNamespace, []byte(s.id+"/"+name)).String())
-	attrs.PutStr(userAttrs[s.userAttr], s.key)
+	attrs.PutStr(semconv.UserKeyAttributes[s.userAttr], s.key)
 	attrs.PutStr(semconv.AttrSessionID, s.id)
 	putNonEmpty(attrs, semconv.AttrSessionPreviousID, s.prevID)
 	attrs.PutInt(semconv.AttrSessionStartMs, s.startMs)

@@ -12,17 +12,14 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 
+	"github.com/insights-collector/insights-collector/internal/componentstate"
+	"github.com/insights-collector/insights-collector/internal/resourceset"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
-
-// userAttrs identify a user, in order of preference: the pseudonym, the anonymous (device) id, and the plain
-// id of a pipeline without anonymization.
-var userAttrs = []string{semconv.AttrUserHash, semconv.AttrEnduserPseudoID, semconv.AttrUserID}
 
 // eventIDNamespace makes the insights.event.id of session.start and session.end events from the session id, so
 // that a replayed emission is stored once.
@@ -38,9 +35,8 @@ type sessionizer struct {
 
 	mu        sync.Mutex
 	tracker   *tracker
-	resources []pcommon.Map // interned resource attributes of the sessions' events
-	resByKey  map[string]uint16
-	store     *stateStore
+	resources *resourceset.Set // the resources of the sessions' events
+	store     *componentstate.Store
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -53,7 +49,7 @@ func newProcessor(cfg *Config, set processor.Settings, next consumer.Logs) (*ses
 	}
 	return &sessionizer{
 		cfg: cfg, id: set.ID, logger: set.Logger, next: next, telemetry: tel, now: time.Now,
-		tracker: newTracker(cfg, newSessionID), resByKey: map[string]uint16{},
+		tracker: newTracker(cfg, newSessionID), resources: resourceset.New(),
 	}, nil
 }
 
@@ -73,7 +69,7 @@ func newSessionID(startMs int64) string {
 
 func (p *sessionizer) start(ctx context.Context, host component.Host) error {
 	if p.cfg.Storage != nil {
-		store, err := openStateStore(ctx, host, *p.cfg.Storage, p.id)
+		store, err := componentstate.Open(ctx, host, *p.cfg.Storage, p.id, component.KindProcessor, "sessions")
 		if err != nil {
 			return err
 		}
@@ -92,7 +88,7 @@ func (p *sessionizer) start(ctx context.Context, host component.Host) error {
 // restore loads the open sessions and closes those that expired while the collector was down.
 func (p *sessionizer) restore(ctx context.Context) error {
 	p.mu.Lock()
-	err := p.store.load(ctx, p)
+	err := p.load(ctx)
 	c := &changes{}
 	if err == nil {
 		p.tracker.expire(p.now().UnixMilli(), c)
@@ -138,7 +134,7 @@ func (p *sessionizer) shutdown(ctx context.Context) error {
 		p.done.Wait()
 	}
 	if p.store != nil {
-		return errors.Join(p.persist(ctx), p.store.close(ctx))
+		return errors.Join(p.persist(ctx), p.store.Close(ctx))
 	}
 	// Without storage, the open sessions cannot be continued: they end here, with their summaries.
 	p.mu.Lock()
@@ -157,9 +153,9 @@ func (p *sessionizer) persist(ctx context.Context) error {
 		return nil
 	}
 	p.mu.Lock()
-	ops := p.store.changed(p)
+	changes := p.changed()
 	p.mu.Unlock()
-	return p.store.write(ctx, ops)
+	return p.store.Write(ctx, keyPrefix, changes)
 }
 
 // record is one log record of a batch, with what sessionization needs.
@@ -196,13 +192,13 @@ func (p *sessionizer) collect(ld plog.Logs) []record {
 		resource := -1
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				key, attr := userKey(lr.Attributes())
+				key, attr := semconv.UserKey(lr.Attributes())
 				if key == "" || strings.HasPrefix(lr.EventName(), "session.") {
 					continue
 				}
 				if resource < 0 {
 					p.mu.Lock()
-					resource = int(p.internResource(rl.Resource().Attributes()))
+					resource = int(p.resources.Intern(rl.Resource().Attributes()))
 					p.mu.Unlock()
 				}
 				ts := lr.Timestamp()
@@ -214,15 +210,6 @@ func (p *sessionizer) collect(ld plog.Logs) []record {
 		}
 	}
 	return records
-}
-
-func userKey(attrs pcommon.Map) (string, uint8) {
-	for i, a := range userAttrs {
-		if v, ok := attrs.Get(a); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			return v.Str(), uint8(i)
-		}
-	}
-	return "", 0
 }
 
 // sessionize assigns one record to its session and stamps it.
@@ -262,30 +249,6 @@ func (p *sessionizer) sessionize(r *record, now int64, c *changes) {
 	if st.prevID != "" {
 		attrs.PutStr(semconv.AttrSessionPreviousID, st.prevID)
 	}
-}
-
-// internResource returns the number of a set of resource attributes; the caller holds p.mu.
-func (p *sessionizer) internResource(attrs pcommon.Map) uint16 {
-	var b strings.Builder
-	for k, v := range attrs.All() {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(v.AsString())
-		b.WriteByte(0)
-	}
-	key := b.String()
-	if id, ok := p.resByKey[key]; ok {
-		return id
-	}
-	if len(p.resources) >= maxInterned {
-		return 0
-	}
-	m := pcommon.NewMap()
-	attrs.CopyTo(m)
-	id := uint16(len(p.resources))
-	p.resources = append(p.resources, m)
-	p.resByKey[key] = id
-	return id
 }
 
 // emit passes on the session events of a timer run (or a restore, or a shutdown).

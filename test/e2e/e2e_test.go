@@ -223,20 +223,25 @@ func TestReadmeQuickStart(t *testing.T) {
 	// The same events are in the store (their times are the examples' own, or the arrival time once those are
 	// older than max_event_age: within the last week either way).
 	const allRecent = `{"metric":"events","from":"now-8d","to":"now+1d","limit":1000}`
-	var rows []any
-	require.Eventually(t, func() bool {
-		res := c.query(t, allRecent)
-		rows = res["rows"].([]any)
-		return len(rows) >= 15
-	}, 30*time.Second, 200*time.Millisecond)
+	// The Backstage events, and what the pipeline derived from them (an engagement tier change).
+	backstageEvents := func() (n int, derived []string) {
+		for _, row := range c.query(t, allRecent)["rows"].([]any) {
+			assert.NotContains(t, fmt.Sprint(row), "development/guest", "the store holds pseudonyms only")
+			if name := row.([]any)[1].(string); strings.HasPrefix(name, "backstage.") {
+				n++
+			} else {
+				derived = append(derived, name)
+			}
+		}
+		return n, derived
+	}
+	require.Eventually(t, func() bool { n, _ := backstageEvents(); return n >= 15 }, 30*time.Second, 200*time.Millisecond)
 	// The Generic envelopes and the OTLP records carry the same fields (user, session, time, …) for the same
 	// five events, so they get the same ids and are stored once: 5 + 5 + 5.
 	time.Sleep(2 * time.Second) // the exporter's queue flushes every second: nothing more may arrive
-	rows = c.query(t, allRecent)["rows"].([]any)
-	assert.Len(t, rows, 15)
-	for _, row := range rows {
-		assert.NotContains(t, fmt.Sprint(row), "development/guest", "the store holds pseudonyms only")
-	}
+	n, derived := backstageEvents()
+	assert.Equal(t, 15, n)
+	assert.Equal(t, []string{"insights.engagement.tier_change"}, derived, "the user rose from dormant to casual with the create")
 
 	var answer struct {
 		Rows [][]any `json:"rows"`

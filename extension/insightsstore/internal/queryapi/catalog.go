@@ -3,6 +3,8 @@ package queryapi
 import (
 	"strconv"
 	"time"
+
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 )
 
 // Column describes one column of a result; Type is time, string or number (a Grafana field type each).
@@ -359,10 +361,11 @@ func live(q *query, b *sqlb) []Column {
 	recent.from = q.now.Add(-liveWindow)
 	if q.groupBy() == "plugin" {
 		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " +
-			b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")
+			analyticsdb.ActivitySQL("e.") + " AND " + b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")
 		return []Column{dimension("plugin"), number("active_users", "users", ""), colEvents}
 	}
-	b.WriteString("SELECT count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " + b.eventFilters(recent, 0))
+	b.WriteString("SELECT count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " +
+		analyticsdb.ActivitySQL("e.") + " AND " + b.eventFilters(recent, 0))
 	return []Column{number("active_users", "users", ""), colEvents}
 }
 

@@ -103,12 +103,12 @@ var (
 	userActivity = source{
 		rollup: "user_daily", rollupCols: "instance, user_no, NULL AS plugin_id, events",
 		eventCols:   "coalesce(e.instance, '') AS instance, e.user_no, e.plugin_id, 1 AS events",
-		eventFilter: "e.user_no IS NOT NULL",
+		eventFilter: "e.user_no IS NOT NULL AND " + analyticsdb.ActivitySQL("e."),
 	}
 	pluginActivity = source{
 		rollup: "plugin_daily", rollupCols: "instance, user_no, plugin_id, events",
 		eventCols:   userActivity.eventCols,
-		eventFilter: "e.user_no IS NOT NULL AND e.plugin_id IS NOT NULL",
+		eventFilter: "e.user_no IS NOT NULL AND e.plugin_id IS NOT NULL AND " + analyticsdb.ActivitySQL("e."),
 	}
 	entityActivity = source{
 		rollup: "entity_daily", rollupCols: "instance, plugin_id, entity_kind, entity_no, user_no, views, events, creates, create_value",
@@ -123,7 +123,7 @@ var (
 		rollup: "feature_daily", rollupCols: "instance, plugin_id, feature_no, user_no, events",
 		eventCols:   "coalesce(e.instance, '') AS instance, e.plugin_id, fn.feature_no, e.user_no, 1 AS events",
 		eventJoin:   " JOIN feature_numbers fn ON " + analyticsdb.FeatureJoinSQL("e", "fn"),
-		eventFilter: "starts_with(e.event_name, '" + semconv.EventNamePrefix + "')",
+		eventFilter: analyticsdb.ActivitySQL("e."),
 	}
 	searchActivity = source{
 		rollup: "search_daily", rollupCols: "instance, plugin_id, entity_kind, term, user_no, searches, zero_results, clicks, rank_sum, ranked",
