@@ -150,6 +150,23 @@ func metrics() []*Metric {
 			Role: RoleViewer, build: sessions,
 		},
 		{
+			Name: "engagement",
+			Description: "Engagement tiers (from the engagement processor): users per tier, each counted in the tier of their " +
+				"last event in the range (with an interval, in each bucket), and their share; group_by plugin counts the " +
+				"users active in each plugin, team the members of each team.",
+			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance}, GroupBy: []string{"plugin", "team"},
+			Columns: []Column{colTime, dimension("plugin or team (with group_by)"), dimension("tier"), colUsers,
+				number("share", "ratio", "users of the tier / users")},
+			UsersColumn: "users", Role: RoleViewer, build: engagement,
+		},
+		{
+			Name: "engagement_scores",
+			Description: "A histogram of engagement scores (0–100, bins of 10): users by the score of their last event in the range.",
+			Filters:     []string{FilterPlugin, FilterInstance},
+			Columns:     []Column{number("bin_from", "score", ""), number("bin_to", "score", ""), colUsers},
+			Role:        RoleViewer, build: engagementScores,
+		},
+		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
 				"interval, views, users and not-found per bucket.",
@@ -313,6 +330,45 @@ func sessions(q *query, b *sqlb) []Column {
 	b.WriteString(group)
 	return append(columns, number("sessions", "sessions", ""), colUsers, number("duration_p50_s", "s", ""), number("duration_p95_s", "s", ""),
 		number("events_per_session", "events", ""), number("bounce_rate", "ratio", ""))
+}
+
+// engagement counts users by the tier of their last event in the range or bucket (of events at the same instant,
+// the one scored last: scores only grow between two instants).
+func engagement(q *query, b *sqlb) []Column {
+	bucket, by, columns := "0", "", []Column{} // one bucket: the range
+	if q.Interval != "" {
+		bucket, columns = b.bucket(q, "e.ts"), []Column{colTime}
+	}
+	b.WriteString("WITH ev AS (SELECT " + bucket + " AS t, e.user_no, e.plugin_id, e.teams, e.engagement_tier AS tier, e.ts, e.engagement_score AS score FROM events e " +
+		"WHERE e.engagement_tier IS NOT NULL AND e.user_no IS NOT NULL AND " + b.eventFilters(q, 0) + "), " +
+		"last AS (SELECT t, user_no, arg_max(tier, (ts, score)) AS tier FROM ev GROUP BY ALL), ")
+	switch dim := q.groupBy(); dim {
+	case "plugin":
+		b.WriteString("dims AS (SELECT DISTINCT t, user_no, plugin_id AS d FROM ev WHERE plugin_id IS NOT NULL) ")
+		by, columns = "dims.d AS plugin, ", append(columns, dimension("plugin"))
+	case "team":
+		b.WriteString("dims AS (SELECT DISTINCT t, user_no, unnest(teams) AS d FROM ev) ")
+		by, columns = "dims.d AS team, ", append(columns, dimension("team"))
+	default:
+		b.WriteString("dims AS (SELECT DISTINCT t, user_no, NULL AS d FROM last) ")
+	}
+	timeColumn := ""
+	if q.Interval != "" {
+		timeColumn = "last.t AS time, "
+	}
+	b.WriteString("SELECT " + timeColumn + by + "last.tier, count(*) AS users, " +
+		"count(*) / sum(count(*)) OVER (PARTITION BY last.t, dims.d) AS share FROM last JOIN dims USING (t, user_no) " +
+		"GROUP BY last.t, dims.d, last.tier ORDER BY last.t, dims.d, users DESC, last.tier")
+	return append(columns, dimension("tier"), colUsers, number("share", "ratio", ""))
+}
+
+// engagementScores is a histogram of each user's last score in the range, with the empty bins.
+func engagementScores(q *query, b *sqlb) []Column {
+	b.WriteString("WITH last AS (SELECT e.user_no, arg_max(e.engagement_score, (e.ts, e.engagement_score)) AS score FROM events e " +
+		"WHERE e.engagement_score IS NOT NULL AND e.user_no IS NOT NULL AND " + b.eventFilters(q, 0) + " GROUP BY 1) " +
+		"SELECT bins.range AS bin_from, bins.range + 10 AS bin_to, count(last.user_no) AS users FROM range(0, 100, 10) bins " +
+		"LEFT JOIN last ON least(floor(last.score / 10) * 10, 90) = bins.range GROUP BY 1, 2 ORDER BY 1")
+	return []Column{number("bin_from", "score", ""), number("bin_to", "score", ""), colUsers}
 }
 
 func techdocs(q *query, b *sqlb) []Column {

@@ -18,9 +18,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -31,6 +33,7 @@ import (
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
+	"github.com/insights-collector/insights-collector/processor/engagementprocessor"
 	"github.com/insights-collector/insights-collector/processor/sessionizationprocessor"
 )
 
@@ -59,7 +62,40 @@ type fixture struct {
 	server   *httptest.Server
 	store    *analyticsdb.Store
 	events   []wireformat.Occurrence
+	scored   []scored // the events as the engagement processor stamped them
 	spans    []span
+}
+
+// scored is an event's user, time, plugin, teams and engagement stamps.
+type scored struct {
+	user, plugin, tier string
+	teams              []string
+	ts                 time.Time
+	score              float64
+}
+
+func scoredEvents(ld plog.Logs) []scored {
+	var out []scored
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				a := lr.Attributes().AsRaw()
+				tier, ok := a[semconv.AttrEngagementTier].(string)
+				if !ok || !strings.HasPrefix(lr.EventName(), semconv.EventNamePrefix) {
+					continue
+				}
+				s := scored{tier: tier, ts: lr.Timestamp().AsTime(), score: a[semconv.AttrEngagementScore].(float64)}
+				s.user, _ = semconv.UserKey(lr.Attributes())
+				s.plugin, _ = a[semconv.AttrPluginID].(string)
+				teams, _ := a[semconv.AttrUserTeams].([]any)
+				for _, team := range teams {
+					s.teams = append(s.teams, team.(string))
+				}
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 type span struct {
@@ -132,16 +168,22 @@ func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
 	sessions := sessionizationprocessor.NewFactory()
 	sessionsCfg := sessions.CreateDefaultConfig().(*sessionizationprocessor.Config)
 	sessionsCfg.TrustClientSessions = true
-	sessionized := new(consumertest.LogsSink)
-	sessionizer, err := sessions.CreateLogs(context.Background(), processortest.NewNopSettings(sessions.Type()), sessionsCfg, sessionized)
+	processed := new(consumertest.LogsSink)
+	scores := engagementprocessor.NewFactory()
+	scorer, err := scores.CreateLogs(context.Background(), processortest.NewNopSettings(scores.Type()), scores.CreateDefaultConfig(), processed)
 	require.NoError(t, err)
-	require.NoError(t, sessionizer.Start(context.Background(), componenttest.NewNopHost()))
+	sessionizer, err := sessions.CreateLogs(context.Background(), processortest.NewNopSettings(sessions.Type()), sessionsCfg, scorer)
+	require.NoError(t, err)
+	for _, p := range []component.Component{scorer, sessionizer} {
+		require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	}
 	flush := func() {
-		for _, ld := range sessionized.AllLogs() {
+		for _, ld := range processed.AllLogs() {
+			f.scored = append(f.scored, scoredEvents(ld)...)
 			_, err := f.store.WriteLogs(context.Background(), ld, queryTo)
 			require.NoError(t, err)
 		}
-		sessionized.Reset()
+		processed.Reset()
 	}
 	for d := range simDays {
 		day := world.Day(d)
@@ -152,6 +194,7 @@ func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
 		flush()
 	}
 	require.NoError(t, sessionizer.Shutdown(context.Background())) // the open sessions end
+	require.NoError(t, scorer.Shutdown(context.Background()))
 	flush()
 	f.spans = writeSpans(t, f.store)
 
@@ -835,4 +878,101 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// The engagement metrics against the stamps the engagement processor put on the stored events: each user in
+// the tier of their last event in the range (and per plugin, team and day), and the histogram of their last
+// scores.
+func TestEngagementMetrics(t *testing.T) {
+	f := setup(t)
+	type key struct{ day, dim, tier string }
+	last := func(inRange func(scored) bool, bucket func(scored) string) map[string]scored { // user|bucket → last event
+		out := map[string]scored{}
+		for _, s := range f.scored {
+			if !inRange(s) {
+				continue
+			}
+			k := s.user + "|" + bucket(s)
+			if prev, ok := out[k]; !ok || s.ts.After(prev.ts) || s.ts.Equal(prev.ts) && s.score > prev.score {
+				out[k] = s
+			}
+		}
+		return out
+	}
+	inRange := func(s scored) bool { return !s.ts.Before(queryFrom) && s.ts.Before(queryTo) }
+	whole := func(scored) string { return "" }
+
+	// Tiers over the whole range.
+	want := map[string]int{}
+	for _, s := range last(inRange, whole) {
+		want[s.tier]++
+	}
+	require.Greater(t, len(want), 1, "the simulation spreads users over tiers")
+	req := baseRequest("engagement")
+	req.Limit = 1000
+	res := f.query(t, req)
+	got, total := map[string]int{}, 0.0
+	for _, row := range res.Rows {
+		got[row[0].(string)] = int(row[1].(float64))
+		total += row[2].(float64)
+	}
+	suppressed := 0
+	for tier, n := range want {
+		if n < testK {
+			delete(want, tier)
+			suppressed++
+		}
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, suppressed, res.Meta.SuppressedRows)
+	if suppressed == 0 {
+		assert.InDelta(t, 1, total, 1e-9, "the shares add up")
+	}
+
+	// Per plugin: the users active in the plugin, in the tier of their last event (in any plugin).
+	lastOf := last(inRange, whole)
+	perPlugin := map[key]map[string]bool{}
+	for _, s := range f.scored {
+		if inRange(s) && s.plugin != "" {
+			k := key{dim: s.plugin, tier: lastOf[s.user+"|"].tier}
+			if perPlugin[k] == nil {
+				perPlugin[k] = map[string]bool{}
+			}
+			perPlugin[k][s.user] = true
+		}
+	}
+	req.GroupBy = []string{"plugin"}
+	res = f.query(t, req)
+	require.NotEmpty(t, res.Rows)
+	for _, row := range res.Rows {
+		assert.Equal(t, float64(len(perPlugin[key{dim: row[0].(string), tier: row[1].(string)}])), row[2], "%v", row)
+	}
+
+	// Per team, per day (Berlin days, as the request asks).
+	day := func(s scored) string { return s.ts.In(berlin).Format(time.DateOnly) }
+	perTeamDay := map[key]int{}
+	for k, s := range last(inRange, day) {
+		for _, team := range s.teams {
+			perTeamDay[key{day: strings.SplitN(k, "|", 2)[1], dim: team, tier: s.tier}]++
+		}
+	}
+	req.GroupBy, req.Interval = []string{"team"}, "day"
+	res = f.query(t, req)
+	require.NotEmpty(t, res.Rows)
+	for _, row := range res.Rows {
+		ts, err := time.Parse(time.RFC3339, row[0].(string))
+		require.NoError(t, err)
+		assert.Equal(t, float64(perTeamDay[key{ts.In(berlin).Format(time.DateOnly), row[1].(string), row[2].(string)}]), row[3], "%v", row)
+	}
+
+	// The histogram of the last scores.
+	bins := make([]float64, 10)
+	for _, s := range last(inRange, whole) {
+		bins[min(int(s.score/10), 9)]++
+	}
+	res = f.query(t, baseRequest("engagement_scores"))
+	require.Len(t, res.Rows, 10)
+	for i, row := range res.Rows {
+		assert.Equal(t, []any{float64(10 * i), float64(10*i + 10), bins[i]}, row)
+	}
 }
