@@ -160,7 +160,7 @@ func metrics() []*Metric {
 			UsersColumn: "users", Role: RoleViewer, build: engagement,
 		},
 		{
-			Name: "engagement_scores",
+			Name:        "engagement_scores",
 			Description: "A histogram of engagement scores (0–100, bins of 10): users by the score of their last event in the range.",
 			Filters:     []string{FilterPlugin, FilterInstance},
 			Columns:     []Column{number("bin_from", "score", ""), number("bin_to", "score", ""), colUsers},
