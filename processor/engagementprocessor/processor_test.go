@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/engagementprocessor/internal/metadata"
@@ -228,4 +229,41 @@ func TestWorkedExample(t *testing.T) {
 	change := h.sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
 	assert.Equal(t, 5.4, change[semconv.AttrEngagementScore])
 	assert.Equal(t, "dormant", change[semconv.AttrEngagementTier])
+}
+
+func TestSelfMetrics(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Scale = 10
+	p, err := newProcessor(cfg, set, consumertest.NewNop())
+	require.NoError(t, err)
+	clk := &clock{t: t0}
+	p.now = clk.now
+	_, err = p.processLogs(context.Background(), batch(ev{"k1.ana", "backstage.navigate", "", 0}, ev{"k1.ana", "backstage.create", "", time.Minute},
+		ev{"k1.bo", "backstage.navigate", "", 0}))
+	require.NoError(t, err)
+	require.NoError(t, p.evaluate(context.Background()))
+
+	changes, err := tel.GetMetric("otelcol_processor_engagement_tier_changes")
+	require.NoError(t, err)
+	dp := changes.Data.(metricdata.Sum[int64]).DataPoints
+	require.Len(t, dp, 1)
+	from, _ := dp[0].Attributes.Value("from")
+	to, _ := dp[0].Attributes.Value("to")
+	assert.Equal(t, []any{"dormant", "core", int64(1)}, []any{from.AsString(), to.AsString(), dp[0].Value})
+
+	tiers, err := tel.GetMetric("otelcol_processor_engagement_tier_users")
+	require.NoError(t, err)
+	perTier := map[string]int64{}
+	for _, dp := range tiers.Data.(metricdata.Gauge[int64]).DataPoints {
+		tier, _ := dp.Attributes.Value("tier")
+		perTier[tier.AsString()] = dp.Value
+	}
+	assert.Equal(t, map[string]int64{"power": 0, "core": 1, "casual": 0, "dormant": 1}, perTier)
+	users, err := tel.GetMetric("otelcol_processor_engagement_users")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), users.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/sessionizationprocessor/internal/metadata"
@@ -253,4 +254,35 @@ func TestTimerEndsIdleSessions(t *testing.T) {
 	h.clock.set(t0.Add(31 * time.Minute))
 	assert.Eventually(t, func() bool { return h.sink.LogRecordCount() == 1 }, 5*time.Second, 10*time.Millisecond)
 	assert.Zero(t, h.p.activeSessions())
+}
+
+func TestSelfMetrics(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	p, err := newProcessor(createDefaultConfig().(*Config), set, consumertest.NewNop())
+	require.NoError(t, err)
+	p.now = func() time.Time { return t0.Add(2 * time.Hour) }
+	_, err = p.processLogs(context.Background(), batch(ev{"k1.ana", "navigate", "", "/", 0}, ev{"k1.ana", "navigate", "", "/", time.Hour},
+		ev{"k1.bo", "navigate", "", "/", time.Hour}))
+	require.NoError(t, err)
+	_, err = p.processLogs(context.Background(), batch(ev{"k1.bo", "navigate", "", "/", 0})) // late, nothing covers it
+	require.NoError(t, err)
+
+	sessions, err := tel.GetMetric("otelcol_processor_sessionization_sessions")
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, dp := range sessions.Data.(metricdata.Sum[int64]).DataPoints {
+		event, _ := dp.Attributes.Value("event")
+		reason, _ := dp.Attributes.Value("reason")
+		got[event.AsString()+"/"+reason.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{"start/": 3, "end/" + semconv.SessionEndInactivity: 1}, got)
+	late, err := tel.GetMetric("otelcol_processor_sessionization_late_events")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), late.Data.(metricdata.Sum[int64]).DataPoints[0].Value)
+	active, err := tel.GetMetric("otelcol_processor_sessionization_active_sessions")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), active.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }
