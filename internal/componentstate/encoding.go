@@ -25,6 +25,7 @@ func (r *Reader) Err() error { return r.err }
 
 func (r *Reader) fail() { r.err, r.b = errors.New("truncated state"), nil }
 
+// Byte reads one byte.
 func (r *Reader) Byte() byte {
 	if len(r.b) == 0 {
 		r.fail()
@@ -35,6 +36,7 @@ func (r *Reader) Byte() byte {
 	return c
 }
 
+// Varint reads a signed varint.
 func (r *Reader) Varint() int64 {
 	v, n := binary.Varint(r.b)
 	if n <= 0 {
@@ -67,7 +69,8 @@ func (r *Reader) Uint64() uint64 {
 	return v
 }
 
-func (r *Reader) String() string {
+// Str reads a string written by AppendString.
+func (r *Reader) Str() string {
 	n := r.Uvarint()
 	if r.err != nil || n > uint64(len(r.b)) {
 		r.fail()

@@ -67,7 +67,7 @@ func (p *scorer) decodeUser(b []byte) (*user, error) {
 			}
 		}
 	}
-	tier := r.String()
+	tier := r.Str()
 	u.tier = p.model.tierOf(p.model.score(u.points))
 	for i, name := range p.tiers {
 		if name == tier {
@@ -76,8 +76,8 @@ func (p *scorer) decodeUser(b []byte) (*user, error) {
 	}
 	resource := pcommon.NewMap()
 	for range r.Uvarint() {
-		k := r.String()
-		resource.PutStr(k, r.String())
+		k := r.Str()
+		resource.PutStr(k, r.Str())
 	}
 	u.resource = p.resources.Intern(resource)
 	return u, r.Err()

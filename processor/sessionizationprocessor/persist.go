@@ -86,26 +86,26 @@ func (p *sessionizer) decodeUser(b []byte) (*user, error) {
 	if r.Byte() != stateVersion {
 		return nil, errors.New("unknown state version")
 	}
-	u := &user{prev: past{id: r.String(), first: r.Varint(), last: r.Varint(), ended: r.Varint()}}
+	u := &user{prev: past{id: r.Str(), first: r.Varint(), last: r.Varint(), ended: r.Varint()}}
 	if r.Byte() == 1 {
 		s := &session{userAttr: r.Byte()}
-		s.id, s.prevID, s.entry, s.exit = r.String(), r.String(), r.String(), r.String()
+		s.id, s.prevID, s.entry, s.exit = r.Str(), r.Str(), r.Str(), r.Str()
 		s.startMs, s.first, s.last, s.lastArrival = r.Varint(), r.Varint(), r.Varint(), r.Varint()
 		s.events, s.navigates = uint32(r.Varint()), uint32(r.Varint())
-		first := r.String()
+		first := r.Str()
 		if first != "" {
 			s.plugins.add(p.tracker.plugins.id(first))
 		}
 		for range r.Uvarint() {
-			s.plugins.add(p.tracker.plugins.id(r.String()))
+			s.plugins.add(p.tracker.plugins.id(r.Str()))
 		}
-		if last := r.String(); last != "" {
+		if last := r.Str(); last != "" {
 			s.plugins.add(p.tracker.plugins.id(last))
 		}
 		resource := pcommon.NewMap()
 		for range r.Uvarint() {
-			k := r.String()
-			resource.PutStr(k, r.String())
+			k := r.Str()
+			resource.PutStr(k, r.Str())
 		}
 		s.resource = p.resources.Intern(resource)
 		u.cur = s
