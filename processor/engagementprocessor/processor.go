@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/componentstate"
+	"github.com/insights-collector/insights-collector/internal/periodic"
 	"github.com/insights-collector/insights-collector/internal/resourceset"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/engagementprocessor/internal/metadata"
@@ -49,8 +50,7 @@ type scorer struct {
 	dirty       map[string]bool
 	store       *componentstate.Store
 
-	stop chan struct{}
-	done sync.WaitGroup
+	jobs *periodic.Runner
 }
 
 func newProcessor(cfg *Config, set processor.Settings, next consumer.Logs) (*scorer, error) {
@@ -78,39 +78,14 @@ func (p *scorer) start(ctx context.Context, host component.Host) error {
 			return err
 		}
 	}
-	p.stop = make(chan struct{})
-	p.done.Add(1)
-	go p.loop()
+	p.jobs = periodic.Start(p.logger,
+		periodic.Job{Every: p.cfg.CheckInterval, Run: p.evaluate, Failure: "Could not pass on the tier changes of inactive users"},
+		periodic.Job{Every: p.cfg.PersistInterval, Run: p.persist, Failure: "Could not persist the engagement state"})
 	return nil
 }
 
-func (p *scorer) loop() {
-	defer p.done.Done()
-	check := time.NewTicker(p.cfg.CheckInterval)
-	defer check.Stop()
-	persist := time.NewTicker(p.cfg.PersistInterval)
-	defer persist.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-check.C:
-			if err := p.evaluate(context.Background()); err != nil {
-				p.logger.Error("Could not pass on the tier changes of inactive users", zap.Error(err))
-			}
-		case <-persist.C:
-			if err := p.persist(context.Background()); err != nil {
-				p.logger.Error("Could not persist the engagement state", zap.Error(err))
-			}
-		}
-	}
-}
-
 func (p *scorer) shutdown(ctx context.Context) error {
-	if p.stop != nil {
-		close(p.stop)
-		p.done.Wait()
-	}
+	p.jobs.Stop()
 	if p.store == nil {
 		return nil
 	}

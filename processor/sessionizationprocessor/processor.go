@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/componentstate"
+	"github.com/insights-collector/insights-collector/internal/periodic"
 	"github.com/insights-collector/insights-collector/internal/resourceset"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
@@ -38,8 +39,7 @@ type sessionizer struct {
 	resources *resourceset.Set // the resources of the sessions' events
 	store     *componentstate.Store
 
-	stop chan struct{}
-	done sync.WaitGroup
+	jobs *periodic.Runner
 }
 
 func newProcessor(cfg *Config, set processor.Settings, next consumer.Logs) (*sessionizer, error) {
@@ -79,9 +79,9 @@ func (p *sessionizer) start(ctx context.Context, host component.Host) error {
 			return err
 		}
 	}
-	p.stop = make(chan struct{})
-	p.done.Add(1)
-	go p.loop()
+	p.jobs = periodic.Start(p.logger,
+		periodic.Job{Every: p.cfg.CheckInterval, Run: p.expire, Failure: "Could not pass on the end events of expired sessions"},
+		periodic.Job{Every: p.cfg.PersistInterval, Run: p.persist, Failure: "Could not persist the open sessions"})
 	return nil
 }
 
@@ -102,37 +102,17 @@ func (p *sessionizer) restore(ctx context.Context) error {
 	return p.emit(ctx, c)
 }
 
-func (p *sessionizer) loop() {
-	defer p.done.Done()
-	check := time.NewTicker(p.cfg.CheckInterval)
-	defer check.Stop()
-	persist := time.NewTicker(p.cfg.PersistInterval)
-	defer persist.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-check.C:
-			p.mu.Lock()
-			c := &changes{}
-			p.tracker.expire(p.now().UnixMilli(), c)
-			p.mu.Unlock()
-			if err := p.emit(context.Background(), c); err != nil {
-				p.logger.Error("Could not pass on the end events of expired sessions", zap.Error(err))
-			}
-		case <-persist.C:
-			if err := p.persist(context.Background()); err != nil {
-				p.logger.Error("Could not persist the open sessions", zap.Error(err))
-			}
-		}
-	}
+// expire ends the sessions whose users have sent nothing for the inactivity gap, and passes their end events on.
+func (p *sessionizer) expire(ctx context.Context) error {
+	p.mu.Lock()
+	c := &changes{}
+	p.tracker.expire(p.now().UnixMilli(), c)
+	p.mu.Unlock()
+	return p.emit(ctx, c)
 }
 
 func (p *sessionizer) shutdown(ctx context.Context) error {
-	if p.stop != nil {
-		close(p.stop)
-		p.done.Wait()
-	}
+	p.jobs.Stop()
 	if p.store != nil {
 		return errors.Join(p.persist(ctx), p.store.Close(ctx))
 	}
