@@ -24,6 +24,7 @@ import (
 	anonymizationprocessor "github.com/insights-collector/insights-collector/processor/anonymizationprocessor"
 	sessionizationprocessor "github.com/insights-collector/insights-collector/processor/sessionizationprocessor"
 	engagementprocessor "github.com/insights-collector/insights-collector/processor/engagementprocessor"
+	cohortprocessor "github.com/insights-collector/insights-collector/processor/cohortprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	redactionprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
@@ -103,6 +104,7 @@ func components() (otelcol.Factories, error) {
 		anonymizationprocessor.NewFactory(),
 		sessionizationprocessor.NewFactory(),
 		engagementprocessor.NewFactory(),
+		cohortprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		redactionprocessor.NewFactory(),
@@ -114,6 +116,7 @@ func components() (otelcol.Factories, error) {
 		anonymizationprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
 		sessionizationprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
 		engagementprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
+		cohortprocessor.NewFactory().Type(): "github.com/insights-collector/insights-collector v0.0.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
 		redactionprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor v0.165.1",
