@@ -68,14 +68,15 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
 }
 
-// sessionAttrColumns are the processors' attributes of an event that migrations 8 and 9 added at the end of the
+// addedAttrColumns are the processors' attributes of an event that migrations 8 to 10 added at the end of the
 // table.
-var sessionAttrColumns = []attrColumn{
+var addedAttrColumns = []attrColumn{
 	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
 	{semconv.AttrSessionSequence, "session_sequence", kindInt},
 	{semconv.AttrSessionLate, "session_late", kindBool},
 	{semconv.AttrSessionClientID, "session_client_id", kindString},
 	{semconv.AttrEngagementPreviousTier, "engagement_previous_tier", kindString}, // migration 9
+	{semconv.AttrFeatureFlagWeight, "feature_flag_weight", kindDouble},           // migration 10
 }
 
 // eventResourceColumns are the resource attributes with a column.
@@ -96,7 +97,7 @@ var eventColumns = func() []string {
 	}
 	// Last, the columns migrations added.
 	cols = append(cols, "attributes", "ingest_batch", "user_no", "search_term")
-	for _, c := range sessionAttrColumns {
+	for _, c := range addedAttrColumns {
 		cols = append(cols, c.column)
 	}
 	return cols
@@ -113,7 +114,7 @@ var (
 // attrColumnAt maps each attribute with a column to the column's position in an event row.
 var attrColumnAt = func() map[string]attrPosition {
 	m := map[string]attrPosition{}
-	for _, c := range append(slices.Clone(eventAttrColumns), sessionAttrColumns...) {
+	for _, c := range append(slices.Clone(eventAttrColumns), addedAttrColumns...) {
 		m[c.attr] = attrPosition{slices.Index(eventColumns, c.column), c.kind}
 	}
 	return m

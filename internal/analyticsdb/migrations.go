@@ -396,6 +396,9 @@ ALTER TABLE sessions ADD COLUMN end_reason VARCHAR;       -- insights.session.en
 	{9, "engagement tier changes", `
 ALTER TABLE events ADD COLUMN engagement_previous_tier VARCHAR; -- insights.engagement.previous_tier
 `},
+	{10, "the weight of an experiment's variant", `
+ALTER TABLE events ADD COLUMN feature_flag_weight DOUBLE; -- insights.feature_flag.weight, on exposures
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -251,7 +251,7 @@ func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
 		assert.Equal(t, actual, columns, table)
 	}
 	mapped := map[string]bool{semconv.AttrEventID: true}
-	for _, c := range slices.Concat(eventAttrColumns, sessionAttrColumns, eventResourceColumns) {
+	for _, c := range slices.Concat(eventAttrColumns, addedAttrColumns, eventResourceColumns) {
 		mapped[c.attr] = true
 	}
 	for _, a := range sessionEndAttributes {

@@ -247,6 +247,8 @@ var Registry = []Attribute{
 		Brief: "Cohort tags: the experiments the user is assigned to (OpenTelemetry `feature_flag.key`)."},
 	{Key: AttrFeatureFlagVariant, Type: TypeAny, SetBy: setByCohort,
 		Brief: "Cohort tags: the variant per experiment (OpenTelemetry `feature_flag.result.variant`)."},
+	{Key: AttrFeatureFlagWeight, Type: TypeDouble, SetBy: setByCohort,
+		Brief: "On `feature_flag.evaluation` events: the variant's weight in its experiment (the share of assigned users it should get)."},
 	{Key: ResourceServiceName, Type: TypeString, Resource: true, SetBy: setByReceiver,
 		Brief: "The sending service; `backstage` when the sender names none.", Example: "`backstage`",
 		From: Sources{OTLP: "resource `service.name`", AnalyticsEvent: "`backstage`", Generic: "`backstage`", Segment: "`backstage`", Audit: "resource `service.name`"}},

@@ -88,6 +88,8 @@ const (
 	AttrEngagementPreviousTier = "insights.engagement.previous_tier"
 	AttrFeatureFlagKey         = "feature_flag.key"
 	AttrFeatureFlagVariant     = "feature_flag.result.variant"
+	// AttrFeatureFlagWeight is on feature_flag.evaluation events: the variant's weight, for the sample-ratio check.
+	AttrFeatureFlagWeight = "insights.feature_flag.weight"
 
 	AttrClientAddress = "client.address"
 	AttrUserAgent     = "user_agent.original"

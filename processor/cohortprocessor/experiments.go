@@ -72,6 +72,16 @@ func fingerprint(e Experiment) string {
 	return b.String()
 }
 
+// weight returns a variant's weight.
+func (e *experiment) weight(variant string) float64 {
+	for _, v := range e.Variants {
+		if v.Key == variant {
+			return v.Weight
+		}
+	}
+	return 0
+}
+
 func (e *experiment) running(ts int64) bool {
 	return (e.start == 0 || ts >= e.start) && (e.end == 0 || ts < e.end)
 }

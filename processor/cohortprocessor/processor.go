@@ -226,6 +226,7 @@ type exposure struct {
 	resource         pcommon.Resource
 	experiment, user string
 	variant          string
+	weight           float64
 	ts               pcommon.Timestamp
 	userAttr         uint8
 }
@@ -278,7 +279,7 @@ func (p *tagger) tag(lr plog.LogRecord, resource pcommon.Resource, exposures []e
 			}
 			p.exposures(e.Key)[user] = variant
 			p.changes[exposurePrefix+e.Key+"/"+user] = []byte(variant)
-			exposures = append(exposures, exposure{resource, e.Key, user, variant, ts, userAttr})
+			exposures = append(exposures, exposure{resource, e.Key, user, variant, e.weight(variant), ts, userAttr})
 		}
 		assigned = append(assigned, tag{e.Key, variant})
 	}
@@ -312,5 +313,6 @@ func appendExposures(ld plog.Logs, exposures []exposure) {
 		attrs.PutStr(semconv.UserKeyAttributes[x.userAttr], x.user)
 		attrs.PutStr(semconv.AttrFeatureFlagKey, x.experiment)
 		attrs.PutStr(semconv.AttrFeatureFlagVariant, x.variant)
+		attrs.PutDouble(semconv.AttrFeatureFlagWeight, x.weight)
 	}
 }

@@ -44,8 +44,13 @@ type Metric struct {
 	UsersColumn string
 	// Role is the least role that may query the metric.
 	Role Role
+	// RequiredFilters must be given, with one value each; NeedsGoal: the request names a goal.
+	RequiredFilters []string
+	NeedsGoal       bool
 	// build writes the statement and returns the result's columns.
 	build func(q *query, b *sqlb) []Column
+	// post, when set, turns the statement's rows into the result (statistics computed in Go).
+	post func(q *query, res *Result)
 }
 
 // Trailing windows of the active-user counts (4 whole weeks, so that every weekday counts equally).
@@ -166,6 +171,7 @@ func metrics() []*Metric {
 			Columns:     []Column{number("bin_from", "score", ""), number("bin_to", "score", ""), colUsers},
 			Role:        RoleViewer, build: engagementScores,
 		},
+		experimentResultsMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

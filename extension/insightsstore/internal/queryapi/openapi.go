@@ -112,7 +112,13 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 					"interval": map[string]any{"type": "string", "enum": Intervals},
 					"timezone": map[string]any{"type": "string", "description": "IANA time zone of the buckets (default UTC)"},
 					"filters": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
-						FilterPlugin: stringArray(), FilterEntityKind: stringArray(), FilterInstance: stringArray()}},
+						FilterPlugin: stringArray(), FilterEntityKind: stringArray(), FilterInstance: stringArray(), FilterExperiment: stringArray()}},
+					"goal": map[string]any{"type": "object", "additionalProperties": false, "description": "experiment_results: what the variants are compared on",
+						"required": []string{"type"}, "properties": map[string]any{
+							"type":        map[string]any{"type": "string", "enum": []string{GoalConversion, GoalEventsPerUser, GoalRetentionD7}},
+							"event":       map[string]any{"type": "string", "description": "conversion: the event name converted to (backstage.<action>)"},
+							"within_days": map[string]any{"type": "integer", "minimum": 1, "maximum": 90},
+							"control":     map[string]any{"type": "string", "default": "control"}}},
 					"group_by": map[string]any{"type": "array", "maxItems": 1, "items": map[string]any{"type": "string"}},
 					"limit":    map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit},
 					"offset":   map[string]any{"type": "integer", "minimum": 0},
@@ -125,7 +131,8 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 					"rows":    map[string]any{"type": "array", "items": map[string]any{"type": "array"}},
 					"meta": map[string]any{"type": "object", "properties": map[string]any{"metric": map[string]any{"type": "string"},
 						"suppressed_rows": map[string]any{"type": "integer"}, "k_anonymity": map[string]any{"type": "integer"},
-						"query_ms": map[string]any{"type": "number"}, "from_rollups": map[string]any{"type": "boolean"}}}}},
+						"query_ms": map[string]any{"type": "number"}, "from_rollups": map[string]any{"type": "boolean"},
+						"sample_ratio_p_value": map[string]any{"type": "number"}, "sample_ratio_mismatch": map[string]any{"type": "boolean"}}}}},
 				"MetricListing": map[string]any{"type": "object", "properties": map[string]any{
 					"metrics":   map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 					"intervals": stringArray(), "k_anonymity": map[string]any{"type": "integer"}}},

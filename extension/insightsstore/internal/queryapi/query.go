@@ -24,7 +24,26 @@ type Request struct {
 	GroupBy  []string            `json:"group_by,omitempty"`
 	Limit    int                 `json:"limit,omitempty"`
 	Offset   int                 `json:"offset,omitempty"` // the events metric pages with it
+	Goal     *Goal               `json:"goal,omitempty"`   // experiment_results measures it
 }
+
+// Goal is what an experiment's variants are compared on, for each exposed user from their exposure.
+type Goal struct {
+	// Type is conversion (did the user send Event within WithinDays), events_per_user (Backstage events within
+	// WithinDays) or retention_d7 (did the user come back on the 7th day after exposure).
+	Type       string `json:"type"`
+	Event      string `json:"event,omitempty"`
+	WithinDays int    `json:"within_days,omitempty"`
+	// Control is the variant the others are compared with (default: "control").
+	Control string `json:"control,omitempty"`
+}
+
+// Goal types.
+const (
+	GoalConversion    = "conversion"
+	GoalEventsPerUser = "events_per_user"
+	GoalRetentionD7   = "retention_d7"
+)
 
 // Intervals a metric can bucket by.
 var Intervals = []string{"hour", "day", "week", "month"}
@@ -34,6 +53,8 @@ const (
 	FilterPlugin     = "plugin"
 	FilterEntityKind = "entity_kind"
 	FilterInstance   = "instance"
+	// FilterExperiment names the experiment of experiment_results.
+	FilterExperiment = "experiment"
 )
 
 // CommonFilters are accepted by every metric.
@@ -169,6 +190,14 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 			return nil, badRequest("filters."+name, "needs at least one value")
 		}
 	}
+	for _, name := range m.RequiredFilters {
+		if len(req.Filters[name]) != 1 {
+			return nil, badRequest("filters."+name, "%s needs exactly one %s", m.Name, name)
+		}
+	}
+	if err := validateGoal(req.Goal, m); err != nil {
+		return nil, err
+	}
 	for _, g := range req.GroupBy {
 		if !slices.Contains(m.GroupBy, g) {
 			return nil, badRequest("group_by", "%s cannot group by %q (it can by: %s)", m.Name, g, strings.Join(m.GroupBy, ", "))
@@ -187,6 +216,35 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		return nil, badRequest("offset", "must not be negative")
 	}
 	return q, nil
+}
+
+func validateGoal(g *Goal, m *Metric) error {
+	switch {
+	case !m.NeedsGoal && g != nil:
+		return badRequest("goal", "%s takes no goal", m.Name)
+	case !m.NeedsGoal:
+		return nil
+	case g == nil:
+		return badRequest("goal", "is required for %s: {type: conversion, event, within_days}, {type: events_per_user, within_days} or {type: retention_d7}", m.Name)
+	}
+	switch g.Type {
+	case GoalConversion:
+		if !strings.HasPrefix(g.Event, "backstage.") {
+			return badRequest("goal.event", "a conversion goal needs the event name converted to (backstage.<action>)")
+		}
+		fallthrough
+	case GoalEventsPerUser:
+		if g.WithinDays < 1 || g.WithinDays > 90 {
+			return badRequest("goal.within_days", "must be between 1 and 90")
+		}
+	case GoalRetentionD7:
+	default:
+		return badRequest("goal.type", "unknown goal %q: conversion, events_per_user or retention_d7", g.Type)
+	}
+	if g.Control == "" {
+		g.Control = "control"
+	}
+	return nil
 }
 
 func (q *query) filter(name string) []string { return q.Filters[name] }

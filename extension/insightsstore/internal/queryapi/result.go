@@ -36,6 +36,10 @@ type Meta struct {
 	// FromRollups: the answer read the daily rollups (for days of the store's rollup time zone) rather than only
 	// the events.
 	FromRollups bool `json:"from_rollups"`
+	// SampleRatioPValue is experiment_results' chi-square test of the exposed users against the variants'
+	// weights; SampleRatioMismatch flags p < 0.001: the assignment or the data is broken, do not trust the lifts.
+	SampleRatioPValue   *float64 `json:"sample_ratio_p_value,omitempty"`
+	SampleRatioMismatch bool     `json:"sample_ratio_mismatch,omitempty"`
 }
 
 // run executes a validated query.
@@ -77,6 +81,9 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 		return nil, fmt.Errorf("read %s: %w", q.Metric, err)
 	}
 	res.Meta.QueryMillis = float64(time.Since(start).Microseconds()) / 1000
+	if q.metric.post != nil {
+		q.metric.post(q, res)
+	}
 	return res, nil
 }
 
