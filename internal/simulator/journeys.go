@@ -140,6 +140,10 @@ func (s *session) run(firstEver bool) {
 		s.pause(25 * time.Second)
 		s.step(s.pickActivity())
 	}
+	if s.u.effect > 0 && s.rng.Float64() < s.u.effect { // an experiment's effect (no draw without one)
+		s.pause(25 * time.Second)
+		s.step(actTemplate)
+	}
 }
 
 func (s *session) pickActivity() int {

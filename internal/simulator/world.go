@@ -9,6 +9,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/insights-collector/insights-collector/internal/growthbook"
 )
 
 // Config sizes the simulated organisation and the period it is simulated over.
@@ -28,6 +30,28 @@ type Config struct {
 	// Intensity scales how often users come (1 is a typical portal: ~3 events per user and day; the store
 	// benchmark's 10 million events over 90 days for 2,000 users needs about 16).
 	Intensity float64
+	// Experiment, when set, makes people behave differently by variant: a true effect for the experiment
+	// results to find.
+	Experiment *Experiment
+}
+
+// Experiment assigns users to variants as the cohort processor does (GrowthBook's v2 hash of the seed and the
+// user ref, variants laid out by weight), and gives some variants an effect: a session of one of their users
+// ends with a template run with that extra probability.
+type Experiment struct {
+	Seed     string
+	Variants []string
+	Weights  []float64
+	Effects  map[string]float64
+}
+
+// variantOf returns a user's variant.
+func (e *Experiment) variantOf(userRef string) string {
+	n, _ := growthbook.Hash(e.Seed, userRef, 2)
+	if i := growthbook.ChooseVariation(n, growthbook.BucketRanges(e.Weights, 1)); i >= 0 {
+		return e.Variants[i]
+	}
+	return ""
 }
 
 // DefaultConfig is a mid-sized organisation: 200 users in 12 teams, 150 components, 12 templates.
@@ -66,6 +90,8 @@ type User struct {
 	activity float64
 	// affinity weighs the activities of the user's sessions (plugins they favour).
 	affinity [numActivities]float64
+	// effect is the extra probability of a template run per session (the experiment's effect on the user).
+	effect float64
 }
 
 // Entity is a catalog entity.
@@ -176,6 +202,9 @@ func (w *World) buildUsers(rng *rand.Rand) {
 		}
 		for a := range u.affinity {
 			u.affinity[a] = activityWeights[a] * (0.3 + 1.4*rng.Float64())
+		}
+		if e := w.cfg.Experiment; e != nil {
+			u.effect = e.Effects[e.variantOf(u.Ref)]
 		}
 		w.Users = append(w.Users, u)
 	}

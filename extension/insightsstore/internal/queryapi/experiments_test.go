@@ -11,13 +11,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/abstats"
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/simulator"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
+	"github.com/insights-collector/insights-collector/processor/cohortprocessor"
 )
 
 // experimentStore holds an experiment with known outcomes: 1,000 users per variant exposed on day 1; in the
@@ -115,4 +122,60 @@ func TestExperimentResults(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, a.status)
 		assert.Equal(t, bad.field, a.apiError(t).Field)
 	}
+}
+
+// A simulated experiment with a true effect (the treatment's people run a template at the end of 30% more of
+// their sessions), assigned by the cohort processor and stored: experiment_results finds it, and an A/A split
+// of the same people finds nothing.
+func TestExperimentResultsFindATrueEffect(t *testing.T) {
+	exp := &simulator.Experiment{Seed: "guided-templates", Variants: []string{"control", "guided"}, Weights: []float64{0.5, 0.5},
+		Effects: map[string]float64{"guided": 0.3}}
+	cfg := simulator.DefaultConfig()
+	cfg.Users, cfg.Teams, cfg.Start, cfg.Days, cfg.Location, cfg.Experiment = 600, 10, simStart, 28, berlin, exp
+	world, err := simulator.NewWorld(cfg)
+	require.NoError(t, err)
+
+	cohorts := cohortprocessor.NewFactory()
+	cohortCfg := cohorts.CreateDefaultConfig().(*cohortprocessor.Config)
+	for _, key := range []string{"guided-templates", "aa-split"} {
+		cohortCfg.Experiments = append(cohortCfg.Experiments, cohortprocessor.Experiment{Key: key,
+			Variants: []cohortprocessor.Variant{{Key: "control", Weight: 0.5}, {Key: "guided", Weight: 0.5}}})
+	}
+	tagged := new(consumertest.LogsSink)
+	tagger, err := cohorts.CreateLogs(context.Background(), processortest.NewNopSettings(cohorts.Type()), cohortCfg, tagged)
+	require.NoError(t, err)
+	require.NoError(t, tagger.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, tagger.Shutdown(context.Background())) }()
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(t.TempDir(), "x.duckdb"), MemoryLimit: "256MB"})
+	require.NoError(t, err)
+	defer store.Close(context.Background())
+	for d := range cfg.Days {
+		ld := wireformat.OTLP(world.Day(d))
+		normalize.OTLP(ld, &normalize.Options{MaxEventAge: 72 * time.Hour}, &normalize.Request{Received: simStart.AddDate(0, 0, d+1)})
+		require.NoError(t, tagger.ConsumeLogs(context.Background(), ld))
+	}
+	for _, ld := range tagged.AllLogs() {
+		_, err := store.WriteLogs(context.Background(), ld, simStart.AddDate(0, 0, cfg.Days+1))
+		require.NoError(t, err)
+	}
+	server := NewServer(store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop())
+	f := &fixture{store: store, server: httptest.NewServer(server.Handler())}
+	defer f.server.Close()
+
+	results := func(experiment string) Result {
+		req := Request{Metric: "experiment_results", From: at(simStart), To: at(simStart.AddDate(0, 0, cfg.Days)),
+			Filters: map[string][]string{FilterExperiment: {experiment}}, Goal: &Goal{Type: GoalConversion, Event: "backstage.create", WithinDays: 14}}
+		return f.query(t, req)
+	}
+	res := results("guided-templates")
+	require.Len(t, res.Rows, 2)
+	t.Logf("control %v, guided %v", res.Rows[0][2], res.Rows[1][2])
+	assert.Greater(t, res.Rows[1][3].(float64), 0.0, "the guided variant converts more")
+	assert.Less(t, res.Rows[1][7].(float64), 0.01, "significantly")
+	assert.Greater(t, res.Rows[1][8].(float64), 0.99, "and is almost surely better")
+	assert.False(t, res.Meta.SampleRatioMismatch)
+
+	aa := results("aa-split") // another seed: a split unrelated to the effect
+	require.Len(t, aa.Rows, 2)
+	assert.Greater(t, aa.Rows[1][7].(float64), 0.01, "no effect where there is none")
 }
