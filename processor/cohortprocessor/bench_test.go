@@ -16,10 +16,11 @@ import (
 	"github.com/insights-collector/insights-collector/processor/cohortprocessor/internal/metadata"
 )
 
-// BenchmarkTag measures tagging in steady state (every user already assigned) with 1 and 5 running
-// experiments, 20,000 users, batches of 100 events: "ns/event/experiment" is the number to read.
+// BenchmarkTag measures tagging in steady state (every user already assigned) with 0, 1 and 5 running
+// experiments, 20,000 users, batches of 100 events: "ns/event" with none is the processor's pass over the
+// events; the tagging cost per experiment is what the others add to it.
 func BenchmarkTag(b *testing.B) {
-	for _, n := range []int{1, 5} {
+	for _, n := range []int{0, 1, 5} {
 		b.Run(fmt.Sprintf("%d-experiments", n), func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			for i := range n {
@@ -60,7 +61,7 @@ func BenchmarkTag(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100*n), "ns/event/experiment")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/event")
 		})
 	}
 }

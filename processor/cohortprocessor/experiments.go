@@ -26,6 +26,7 @@ type experiment struct {
 	ranges      []growthbook.Range
 	start, end  int64 // Unix ms; 0: open
 	fingerprint string
+	assigned    map[string]string // user → variant: the processor's exposures of this experiment
 }
 
 func compile(e Experiment) *experiment {

@@ -202,6 +202,7 @@ func (p *tagger) apply(exps []Experiment, now int64) error {
 		}
 		p.fingerprints[e.Key] = e.fingerprint
 		p.changes[experimentPrefix+e.Key] = []byte(e.fingerprint)
+		e.assigned = p.exposures(e.Key)
 	}
 	p.experiments = compiled
 	return nil
@@ -272,12 +273,12 @@ func (p *tagger) tag(lr plog.LogRecord, resource pcommon.Resource, exposures []e
 		if !e.running(ms) || !e.targets(attrs, resource.Attributes()) {
 			continue
 		}
-		variant, exposed := p.exposed[e.Key][user]
+		variant, exposed := e.assigned[user]
 		if !exposed {
 			if variant = e.assign(user); variant == "" {
 				continue
 			}
-			p.exposures(e.Key)[user] = variant
+			e.assigned[user] = variant
 			p.changes[exposurePrefix+e.Key+"/"+user] = []byte(variant)
 			exposures = append(exposures, exposure{resource, e.Key, user, variant, e.weight(variant), ts, userAttr})
 		}
@@ -286,6 +287,7 @@ func (p *tagger) tag(lr plog.LogRecord, resource pcommon.Resource, exposures []e
 	if len(assigned) == 0 {
 		return exposures
 	}
+	attrs.EnsureCapacity(attrs.Len() + 2)
 	keys := attrs.PutEmptySlice(semconv.AttrFeatureFlagKey)
 	keys.EnsureCapacity(len(assigned))
 	variants := attrs.PutEmptyMap(semconv.AttrFeatureFlagVariant)
