@@ -287,13 +287,10 @@ func (p *tagger) tag(lr plog.LogRecord, resource pcommon.Resource, exposures []e
 	if len(assigned) == 0 {
 		return exposures
 	}
-	attrs.EnsureCapacity(attrs.Len() + 2)
-	keys := attrs.PutEmptySlice(semconv.AttrFeatureFlagKey)
-	keys.EnsureCapacity(len(assigned))
+	// One map, keyed by experiment (the feature_flag.key), of variants: a user can be in several experiments.
 	variants := attrs.PutEmptyMap(semconv.AttrFeatureFlagVariant)
 	variants.EnsureCapacity(len(assigned))
 	for _, t := range assigned {
-		keys.AppendEmpty().SetStr(t.experiment)
 		variants.PutStr(t.experiment, t.variant)
 	}
 	return exposures
