@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,19 +25,16 @@ type optOuts struct {
 	size       int
 }
 
-// consent holds the opt-out list and re-reads its file when the file changes.
+// consent holds the opt-out list and re-reads its file when the file changes (reload, run periodically).
 type consent struct {
-	path     string
-	interval time.Duration
-	keys     *pseudonym.Keyring
-	logger   *zap.Logger
-	onLoad   func(entries int)
+	path   string
+	keys   *pseudonym.Keyring
+	logger *zap.Logger
+	onLoad func(entries int)
 
 	list     atomic.Pointer[optOuts]
 	modTime  time.Time
 	fileSize int64
-	stop     context.CancelFunc
-	done     sync.WaitGroup
 }
 
 // load reads the file; a missing file is an empty list (nobody opted out yet), an unreadable one an error.
@@ -85,32 +81,17 @@ func (c *consent) set(list *optOuts, modTime time.Time, size int64) {
 	}
 }
 
-// watch re-reads the file whenever its modification time or size changes; a failed reading keeps the list in
-// force and is logged.
-func (c *consent) watch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	c.done.Add(1)
-	go func() {
-		defer c.done.Done()
-		ticker := time.NewTicker(c.interval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				if !c.changed() {
-					continue
-				}
-				if err := c.load(); err != nil {
-					c.logger.Warn("Kept the opt-out list in force: its file could not be read", zap.Error(err))
-					continue
-				}
-				c.logger.Info("Reloaded the opt-out list", zap.Int("entries", c.list.Load().size))
-			}
-		}
-	}()
+// reload re-reads the file when its modification time or size changed; a failed reading keeps the list in
+// force (the error is logged by the caller's job).
+func (c *consent) reload(context.Context) error {
+	if !c.changed() {
+		return nil
+	}
+	if err := c.load(); err != nil {
+		return err
+	}
+	c.logger.Info("Reloaded the opt-out list", zap.Int("entries", c.list.Load().size))
+	return nil
 }
 
 func (c *consent) changed() bool {
@@ -119,13 +100,6 @@ func (c *consent) changed() bool {
 		return c.fileSize != -1 // the file went away: an empty list, once
 	}
 	return !info.ModTime().Equal(c.modTime) || info.Size() != c.fileSize
-}
-
-func (c *consent) shutdown() {
-	if c.stop != nil {
-		c.stop()
-		c.done.Wait()
-	}
 }
 
 // optedOut says whether an id (a user id, an anonymous id or a pseudonym) is on the list; p is the id's

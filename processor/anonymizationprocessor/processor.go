@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
 
+	"github.com/insights-collector/insights-collector/internal/periodic"
 	"github.com/insights-collector/insights-collector/internal/pseudonym"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
@@ -56,6 +57,7 @@ type anonymizer struct {
 	keepTrait map[string]bool
 	consent   *consent
 	telemetry *telemetry
+	jobs      *periodic.Runner // the opt-out list's reloads
 }
 
 func newProcessor(cfg *Config, set component.TelemetrySettings) (*anonymizer, error) {
@@ -97,19 +99,18 @@ func (a *anonymizer) start(context.Context, component.Host) error {
 	if a.cfg.Consent.OptOutFile == "" {
 		return nil
 	}
-	a.consent = &consent{path: a.cfg.Consent.OptOutFile, interval: a.cfg.Consent.ReloadInterval, keys: keys, logger: a.logger,
+	a.consent = &consent{path: a.cfg.Consent.OptOutFile, keys: keys, logger: a.logger,
 		onLoad: func(n int) { a.telemetry.optOuts.Record(context.Background(), int64(n)) }}
 	if err := a.consent.load(); err != nil {
 		return err
 	}
-	a.consent.watch()
+	a.jobs = periodic.Start(a.logger, periodic.Job{Every: a.cfg.Consent.ReloadInterval, Run: a.consent.reload,
+		Failure: "Kept the opt-out list in force: its file could not be read"})
 	return nil
 }
 
 func (a *anonymizer) shutdown(context.Context) error {
-	if a.consent != nil {
-		a.consent.shutdown()
-	}
+	a.jobs.Stop()
 	return nil
 }
 

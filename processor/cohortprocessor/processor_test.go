@@ -8,17 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/goleak"
 
+	"github.com/insights-collector/insights-collector/internal/componentstate/componentstatetest"
 	"github.com/insights-collector/insights-collector/internal/growthbook"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/cohortprocessor/internal/metadata"
@@ -177,30 +176,10 @@ func TestTargetingWindowsTrafficAndHoldout(t *testing.T) {
 	assert.InDelta(t, 800, tagged, 40, "a 20% holdout")
 }
 
-func fileStorage(t *testing.T) (component.Host, component.ID) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = t.TempDir()
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	id := component.NewID(f.Type())
-	return host{componenttest.NewNopHost(), map[component.ID]component.Component{id: ext}}, id
-}
-
-type host struct {
-	component.Host
-	extensions map[component.ID]component.Component
-}
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h.extensions }
-
 // The same users keep their variants across a restart and a reload, and are exposed once; reweighting a
 // started experiment is refused unless it says reassign.
 func TestStickyAcrossRestartsAndReloads(t *testing.T) {
-	h, storageID := fileStorage(t)
+	h, storageID := componentstatetest.FileStorage(t)
 	file := filepath.Join(t.TempDir(), "experiments.yaml")
 	write := func(weights string, reassign bool) {
 		require.NoError(t, os.WriteFile(file, fmt.Appendf(nil, `experiments:

@@ -7,18 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/insights-collector/insights-collector/internal/componentstate/componentstatetest"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/engagementprocessor/internal/metadata"
 )
@@ -167,30 +165,9 @@ func TestBackfillDoesNotFlap(t *testing.T) {
 	assert.Zero(t, h.sink.LogRecordCount())
 }
 
-func fileStorage(t *testing.T) (map[component.ID]component.Component, component.ID) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = t.TempDir()
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	id := component.NewID(f.Type())
-	return map[component.ID]component.Component{id: ext}, id
-}
-
-type host struct {
-	component.Host
-	extensions map[component.ID]component.Component
-}
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h.extensions }
-
 // A restart with a file-backed storage goes on from the same points, tier and daily counts.
 func TestRestartKeepsScores(t *testing.T) {
-	extensions, id := fileStorage(t)
-	hst := host{Host: componenttest.NewNopHost(), extensions: extensions}
+	hst, id := componentstatetest.FileStorage(t)
 	cfg := createDefaultConfig().(*Config)
 	cfg.Storage = &id
 	cfg.DailyCaps = map[string]int{semconv.ActionCreate: 1}

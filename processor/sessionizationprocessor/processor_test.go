@@ -12,18 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/insights-collector/insights-collector/internal/componentstate/componentstatetest"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/processor/sessionizationprocessor/internal/metadata"
 )
@@ -177,31 +175,10 @@ func TestStampsAndSummaries(t *testing.T) {
 	assert.NotEqual(t, "lqk2j3m1a8x", attrs[semconv.AttrSessionID])
 }
 
-// host serves extensions to the processor.
-type host struct {
-	component.Host
-	extensions map[component.ID]component.Component
-}
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h.extensions }
-
-func fileStorage(t *testing.T, dir string) (host, component.ID) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = dir
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	id := component.NewID(f.Type())
-	return host{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}, id
-}
-
 // A restart in the middle of a session continues it (same id, the sequence goes on, no second start); a
 // session whose gap elapsed while the collector was down is ended at start, at its real end time.
 func TestRestartContinuesTheSession(t *testing.T) {
-	h, storageID := fileStorage(t, t.TempDir())
+	h, storageID := componentstatetest.FileStorage(t)
 	cfg := createDefaultConfig().(*Config)
 	cfg.Storage = &storageID
 
