@@ -196,16 +196,24 @@ func (p *tagger) apply(exps []Experiment, now int64) error {
 	for _, e := range compiled {
 		if before, known := p.fingerprints[e.Key]; known && before != e.fingerprint {
 			for user := range p.exposed[e.Key] { // assigned afresh, exposed again
-				p.changes[exposurePrefix+e.Key+"/"+user] = nil
+				p.record(exposurePrefix+e.Key+"/"+user, nil)
 			}
 			delete(p.exposed, e.Key)
 		}
 		p.fingerprints[e.Key] = e.fingerprint
-		p.changes[experimentPrefix+e.Key] = []byte(e.fingerprint)
+		p.record(experimentPrefix+e.Key, []byte(e.fingerprint))
 		e.assigned = p.exposures(e.Key)
 	}
 	p.experiments = compiled
 	return nil
+}
+
+// record notes a change of the stored state, to be written at the next persist; without storage there is
+// nothing to write, and nothing is kept. The caller holds p.mu.
+func (p *tagger) record(key string, value []byte) {
+	if p.store != nil {
+		p.changes[key] = value
+	}
 }
 
 func (p *tagger) persist(ctx context.Context) error {
@@ -279,7 +287,7 @@ func (p *tagger) tag(lr plog.LogRecord, resource pcommon.Resource, exposures []e
 				continue
 			}
 			e.assigned[user] = variant
-			p.changes[exposurePrefix+e.Key+"/"+user] = []byte(variant)
+			p.record(exposurePrefix+e.Key+"/"+user, []byte(variant))
 			exposures = append(exposures, exposure{resource, e.Key, user, variant, e.weight(variant), ts, userAttr})
 		}
 		assigned = append(assigned, tag{e.Key, variant})

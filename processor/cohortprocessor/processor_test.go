@@ -236,3 +236,12 @@ func TestExperimentsFileAppears(t *testing.T) {
 	require.NoError(t, p.reload(false))
 	assert.Empty(t, p.run(t, batch("x", ev{user: "k1.ana"})).tags[0], "the file's experiments are gone with it")
 }
+
+// Without storage nothing is kept for writing: exposures do not pile up as pending changes.
+func TestNoStorageKeepsNoChanges(t *testing.T) {
+	p := start(t, testConfig(half("home")), componenttest.NewNopHost())
+	for i := range 100 {
+		p.run(t, batch("x", ev{user: fmt.Sprintf("k1.u%d", i)}))
+	}
+	assert.Empty(t, p.changes)
+}
