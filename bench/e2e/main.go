@@ -35,11 +35,14 @@ import (
 
 // scenario is one pipeline under one load.
 type scenario struct {
-	name     string
-	format   wireformat.Format
-	plain    bool   // the plain otlp receiver instead of ours
-	store    bool   // into the embedded store (as config/insights.yaml does) instead of the nop exporter
-	baseline string // the scenario this one is compared with
+	name   string
+	format wireformat.Format
+	plain  bool // the plain otlp receiver instead of ours
+	store  bool // into the embedded store (as config/insights.yaml does) instead of the nop exporter
+	// processors: through the product's processors (anonymization, sessionization, engagement, cohort with one
+	// experiment) before the nop exporter.
+	processors bool
+	baseline   string // the scenario this one is compared with
 }
 
 var scenarios = []scenario{
@@ -51,6 +54,7 @@ var scenarios = []scenario{
 	{name: "backstage-generic", format: wireformat.FormatGeneric, baseline: "plain-otlp-json"},
 	{name: "backstage-segment", format: wireformat.FormatSegment, baseline: "plain-otlp-json"},
 	{name: "backstage-otlp-proto-store", format: wireformat.FormatOTLP, store: true, baseline: "plain-otlp-proto"},
+	{name: "backstage-otlp-proto-processors", format: wireformat.FormatOTLP, processors: true, baseline: "backstage-otlp-proto"},
 }
 
 type measurement struct {
@@ -164,8 +168,11 @@ func config(s scenario, receiverAddr, healthAddr, dataDir string) string {
 		name = "backstage"
 	}
 	extensions, processors, exporter := "[health_check]", "[batch]", "nop"
-	if s.store {
+	switch {
+	case s.store:
 		extensions, processors, exporter = "[health_check, file_storage, insights_store]", "[]", "insights_store"
+	case s.processors:
+		processors = "[batch, anonymization, sessionization, engagement, cohort]"
 	}
 	return `extensions:
   health_check:
@@ -179,6 +186,14 @@ receivers:
 ` + receiver + `
 processors:
   batch:
+  anonymization:
+    keys: [{id: k1, secret: bench-key-bench-key-bench-key-0123}]
+  sessionization:
+  engagement:
+  cohort:
+    experiments:
+      - key: bench
+        variants: [{key: control, weight: 0.5}, {key: treatment, weight: 0.5}]
 exporters:
   nop:
   insights_store:
