@@ -1,14 +1,14 @@
 // Package backstagecatalog syncs Users and Groups from a Backstage catalog and answers, from the last complete
 // snapshot, the questions team analytics needs: a user's teams, a team's parent, type and size.
 //
-// This is the first step of the backstage_catalog extension (issue 8): the catalog client and the snapshot.
-// The extension around it (interval, persistence, status, lookups through the host) comes next.
+// Other components find the extension through the host and read its Snapshot (the Catalog interface).
 package backstagecatalog
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Group is a group of the catalog, as the snapshot holds it.
@@ -25,6 +25,7 @@ type Group struct {
 
 // Snapshot is one complete reading of the catalog's users and groups.
 type Snapshot struct {
+	Read time.Time // when it was read
 	// Users maps a user ref to the refs of the groups it is directly a member of, sorted.
 	Users  map[string][]string
 	Groups map[string]*Group
