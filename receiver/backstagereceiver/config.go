@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 )
@@ -37,6 +38,19 @@ type Config struct {
 	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
 	// RetryAfter is what a refused request is told to wait (Retry-After) when the pipeline refuses data.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
+	// Catalog names a backstage_catalog extension: each event of a user it knows gets the user's groups in
+	// backstage.user.teams, unless the sender sent them (the Generic module's teamMetadata).
+	Catalog *component.ID `mapstructure:"catalog"`
+	// CatalogTeams chooses those groups.
+	CatalogTeams CatalogTeams `mapstructure:"catalog_teams"`
+}
+
+// CatalogTeams chooses which of a user's groups are the user's teams.
+type CatalogTeams struct {
+	// Ancestors adds the parents of the user's groups, up to the root.
+	Ancestors bool `mapstructure:"ancestors"`
+	// Types keeps only groups of these types (spec.type, e.g. team); all when empty.
+	Types []string `mapstructure:"types"`
 }
 
 // Credential is one secret a sender may present: a bearer token, a username and password (HTTP Basic, as the

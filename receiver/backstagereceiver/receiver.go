@@ -53,6 +53,8 @@ type backstageReceiver struct {
 
 	server *http.Server
 	wg     sync.WaitGroup
+	// teams enriches events with users' teams from the catalog, when configured.
+	teams *teamEnricher
 }
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*backstageReceiver, error) {
@@ -83,6 +85,16 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*backs
 func (r *backstageReceiver) Start(ctx context.Context, host component.Host) error {
 	if r.cfg.AllowAnonymous {
 		r.set.Logger.Warn("allow_anonymous is on: anyone who can reach the endpoint can send events")
+	}
+	if r.cfg.Catalog != nil {
+		catalog, err := findCatalog(host, *r.cfg.Catalog)
+		if err != nil {
+			return err
+		}
+		r.teams = &teamEnricher{catalog: catalog, cfg: r.cfg.CatalogTeams}
+		if catalog.Snapshot() == nil {
+			r.set.Logger.Warn("The catalog has no snapshot yet: events get no teams until its first sync")
+		}
 	}
 	ln, err := r.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {
@@ -243,6 +255,9 @@ func (r *backstageReceiver) consume(w http.ResponseWriter, hr *http.Request, e *
 			message: fmt.Sprintf("all %d events were rejected", len(res.Rejected))}
 	}
 	if res.Accepted > 0 {
+		if r.teams != nil {
+			r.teams.enrich(res.Logs)
+		}
 		opCtx := r.obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(opCtx, res.Logs)
 		r.obs.EndLogsOp(opCtx, e.name, res.Accepted, err)

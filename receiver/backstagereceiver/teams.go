@@ -1,0 +1,92 @@
+package backstagereceiver
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/insights-collector/insights-collector/extension/backstagecatalog"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+)
+
+// teamEnricher adds users' teams from the catalog's snapshot. It remembers each user's teams for the snapshot
+// in force (a map lookup per event), and starts afresh when a sync brings a new snapshot.
+type teamEnricher struct {
+	catalog backstagecatalog.Catalog
+	cfg     CatalogTeams
+
+	mu       sync.RWMutex
+	snapshot *backstagecatalog.Snapshot
+	byUser   map[string][]string
+}
+
+// findCatalog returns the configured catalog extension.
+func findCatalog(host component.Host, id component.ID) (backstagecatalog.Catalog, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("catalog: extension %s is not configured (add it to service.extensions)", id)
+	}
+	c, ok := ext.(backstagecatalog.Catalog)
+	if !ok {
+		return nil, fmt.Errorf("catalog: extension %s is not a backstage_catalog extension", id)
+	}
+	return c, nil
+}
+
+// teams returns a user's teams; nil for a user the catalog does not know, or before its first sync.
+func (t *teamEnricher) teams(user string) []string {
+	s := t.catalog.Snapshot()
+	if s == nil {
+		return nil
+	}
+	user = strings.ToLower(user)
+	t.mu.RLock()
+	teams, ok := t.byUser[user]
+	current := t.snapshot == s
+	t.mu.RUnlock()
+	if ok && current {
+		return teams
+	}
+	if _, known := s.Users[user]; !known {
+		return nil // not remembered: user ids come from senders, the catalog's users are bounded
+	}
+	teams = s.Teams(user, t.cfg.Ancestors, t.cfg.Types)
+	t.mu.Lock()
+	if t.snapshot != s {
+		t.snapshot, t.byUser = s, map[string][]string{}
+	}
+	t.byUser[user] = teams
+	t.mu.Unlock()
+	return teams
+}
+
+// enrich adds backstage.user.teams to the events of known users that carry none.
+func (t *teamEnricher) enrich(ld plog.Logs) {
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				attrs := lr.Attributes()
+				user, ok := attrs.Get(semconv.AttrUserID)
+				if !ok || user.Type() != pcommon.ValueTypeStr {
+					continue
+				}
+				if _, sent := attrs.Get(semconv.AttrUserTeams); sent {
+					continue
+				}
+				teams := t.teams(user.Str())
+				if len(teams) == 0 {
+					continue
+				}
+				slice := attrs.PutEmptySlice(semconv.AttrUserTeams)
+				slice.EnsureCapacity(len(teams))
+				for _, team := range teams {
+					slice.AppendEmpty().SetStr(team)
+				}
+			}
+		}
+	}
+}

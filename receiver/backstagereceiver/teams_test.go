@@ -1,0 +1,117 @@
+package backstagereceiver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/insights-collector/insights-collector/extension/backstagecatalog"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
+	"github.com/insights-collector/insights-collector/receiver/backstagereceiver/internal/metadata"
+)
+
+// fakeCatalog is a backstage_catalog extension with a fixed snapshot.
+type fakeCatalog struct {
+	component.StartFunc
+	component.ShutdownFunc
+	snapshot *backstagecatalog.Snapshot
+}
+
+func (f *fakeCatalog) Snapshot() *backstagecatalog.Snapshot { return f.snapshot }
+
+type catalogHost struct {
+	component.Host
+	extensions map[component.ID]component.Component
+}
+
+func (h catalogHost) GetExtensions() map[component.ID]component.Component { return h.extensions }
+
+func snapshot() *backstagecatalog.Snapshot {
+	return &backstagecatalog.Snapshot{
+		Users: map[string][]string{"user:development/guest": {"group:default/guests"}, "user:default/ana": {"group:default/sre"}},
+		Groups: map[string]*backstagecatalog.Group{
+			"group:default/guests":   {Ref: "group:default/guests", Type: "team"},
+			"group:default/sre":      {Ref: "group:default/sre", Type: "sub-team", Parent: "group:default/platform", Ancestors: []string{"group:default/platform"}},
+			"group:default/platform": {Ref: "group:default/platform", Type: "team"},
+		},
+	}
+}
+
+func TestTeamsFromTheCatalog(t *testing.T) {
+	id := component.MustNewID("backstage_catalog")
+	host := catalogHost{componenttest.NewNopHost(), map[component.ID]component.Component{id: &fakeCatalog{snapshot: snapshot()}}}
+	sink := &consumertest.LogsSink{}
+	rcv := startReceiverWithHost(t, sink, host, func(c *Config) {
+		c.Catalog, c.CatalogTeams = &id, CatalogTeams{Ancestors: true, Types: []string{"team"}}
+		c.MaxEventAge = 365 * 24 * time.Hour
+	})
+	occs := sampleOccurrences(t) // the samples' user: user:development/guest
+	occs = append(occs[:2], wireformat.Occurrence{Event: occs[0].Event, User: "user:default/ana", Time: occs[0].Time},
+		wireformat.Occurrence{Event: occs[0].Event, User: "user:default/stranger", Time: occs[0].Time})
+	body, err := wireformat.Encode(wireformat.FormatEvents, occs)
+	require.NoError(t, err)
+	resp := post(t, rcv.url+"/v1/events", "application/json", body, bearer(testToken)...)
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	teams := map[string]any{}
+	for _, lr := range sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		a := lr.Attributes().AsRaw()
+		teams[fmt.Sprint(a[semconv.AttrUserID])] = a[semconv.AttrUserTeams]
+	}
+	assert.Equal(t, []any{"group:default/guests"}, teams["user:development/guest"])
+	assert.Equal(t, []any{"group:default/platform"}, teams["user:default/ana"], "the team above her sub-team")
+	assert.Nil(t, teams["user:default/stranger"], "a user the catalog does not know")
+
+	// The Generic module sends teams itself: they are kept.
+	generic, err := wireformat.Encode(wireformat.FormatGeneric, []wireformat.Occurrence{{Event: occs[0].Event, User: "user:default/ana",
+		Time: occs[0].Time, Teams: []string{"group:default/from-the-browser"}, SessionID: "s1"}})
+	require.NoError(t, err)
+	sink.Reset()
+	require.Equal(t, http.StatusOK, post(t, rcv.url+"/v1/events", "application/json", generic, bearer(testToken)...).status)
+	got, _ := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(semconv.AttrUserTeams)
+	assert.Equal(t, []any{"group:default/from-the-browser"}, got.Slice().AsRaw())
+}
+
+func TestCatalogThatIsNotConfigured(t *testing.T) {
+	id := component.MustNewID("backstage_catalog")
+	cfg := createDefaultConfig().(*Config)
+	cfg.Catalog, cfg.AllowAnonymous = &id, true
+	cfg.NetAddr.Endpoint = "127.0.0.1:0"
+	r, err := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type), consumertest.NewNop())
+	require.NoError(t, err)
+	assert.ErrorContains(t, r.Start(context.Background(), componenttest.NewNopHost()), "extension backstage_catalog is not configured")
+}
+
+// BenchmarkTeams is the enrichment's lookup with 20,000 users in 2,000 groups (a cached user's teams).
+func BenchmarkTeams(b *testing.B) {
+	s := &backstagecatalog.Snapshot{Users: map[string][]string{}, Groups: map[string]*backstagecatalog.Group{}}
+	for g := range 2000 {
+		ref := fmt.Sprintf("group:default/g%04d", g)
+		s.Groups[ref] = &backstagecatalog.Group{Ref: ref, Type: "team"}
+	}
+	users := make([]string, 20_000)
+	for i := range users {
+		users[i] = fmt.Sprintf("user:default/u%05d", i)
+		s.Users[users[i]] = []string{fmt.Sprintf("group:default/g%04d", i%2000)}
+	}
+	e := &teamEnricher{catalog: &fakeCatalog{snapshot: s}}
+	for _, u := range users {
+		e.teams(u)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(e.teams(users[i%len(users)])) != 1 {
+			b.Fatal("no team")
+		}
+	}
+}
