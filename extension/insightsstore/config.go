@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -34,6 +35,8 @@ type Config struct {
 	DedupWindow int `mapstructure:"dedup_window"`
 	// QueryAPI serves the metrics over HTTP; `query_api: {enabled: false}` turns it off.
 	QueryAPI configoptional.Optional[QueryAPIConfig] `mapstructure:"query_api"`
+	// Catalog names a backstage_catalog extension whose groups fill the teams table (team metrics).
+	Catalog *component.ID `mapstructure:"catalog"`
 }
 
 // QueryAPIConfig configures the HTTP query API.

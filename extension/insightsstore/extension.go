@@ -21,6 +21,7 @@ import (
 	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/metadata"
 	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/queryapi"
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/periodic"
 )
 
 // Writer is what the insights_store exporter writes through; the extension implements it once started.
@@ -44,6 +45,7 @@ type storeExtension struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	deleted metric.Int64Counter
+	teams   *periodic.Runner // copies the catalog's teams, when configured
 }
 
 var _ Writer = (*storeExtension)(nil)
@@ -78,8 +80,19 @@ func (e *storeExtension) Start(ctx context.Context, host component.Host) error {
 	stop := make(chan struct{})
 	e.stop = stop
 	e.wg.Go(func() { e.maintain(stop) })
+	if e.cfg.Catalog != nil {
+		refresh, err := newTeamsRefresh(host, *e.cfg.Catalog, func() *analyticsdb.Store { return store }, e.set.Logger)
+		if err != nil {
+			return errors.Join(err, e.Shutdown(ctx))
+		}
+		e.teams = periodic.Start(e.set.Logger, periodic.Job{Every: teamsRefreshInterval, Run: refresh.run,
+			Failure: "Could not copy the catalog's teams into the store"})
+	}
 	return nil
 }
+
+// teamsRefreshInterval is how often the catalog's snapshot is checked for a new one to copy.
+const teamsRefreshInterval = 30 * time.Second
 
 func (e *storeExtension) serve(ctx context.Context, host component.Host, api *QueryAPIConfig) error {
 	ln, err := api.ServerConfig.ToListener(ctx)
@@ -151,6 +164,7 @@ func (e *storeExtension) Shutdown(ctx context.Context) error {
 	if e.server != nil {
 		errs = append(errs, e.server.Shutdown(ctx))
 	}
+	e.teams.Stop()
 	if e.stop != nil {
 		close(e.stop)
 		e.stop = nil

@@ -399,6 +399,20 @@ ALTER TABLE events ADD COLUMN engagement_previous_tier VARCHAR; -- insights.enga
 	{10, "the weight of an experiment's variant", `
 ALTER TABLE events ADD COLUMN feature_flag_weight DOUBLE; -- insights.feature_flag.weight, on exposures
 `},
+	{11, "teams from the catalog", `
+-- The groups of the Backstage catalog as the backstage_catalog extension last read them: team analytics'
+-- dimension and denominators. Replaced whole at each new snapshot.
+CREATE TABLE teams (
+	team          VARCHAR PRIMARY KEY, -- group:<namespace>/<name>
+	parent        VARCHAR,
+	ancestors     VARCHAR[],           -- the parents up to the root, nearest first
+	type          VARCHAR,
+	display_name  VARCHAR,
+	members       BIGINT NOT NULL,     -- direct members
+	total_members BIGINT NOT NULL,     -- with the members of the groups below (each user once)
+	snapshot_ts   TIMESTAMPTZ NOT NULL
+);
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -172,6 +172,7 @@ func metrics() []*Metric {
 			Role:        RoleViewer, build: engagementScores,
 		},
 		experimentResultsMetric(),
+		teamAdoptionMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

@@ -179,3 +179,49 @@ func TestExperimentResultsFindATrueEffect(t *testing.T) {
 	require.Len(t, aa.Rows, 2)
 	assert.Greater(t, aa.Rows[1][7].(float64), 0.01, "no effect where there is none")
 }
+
+// team_adoption against a hand-made catalog and events: sub-teams' members count for their parent.
+func TestTeamAdoption(t *testing.T) {
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(t.TempDir(), "t.duckdb"), MemoryLimit: "256MB"})
+	require.NoError(t, err)
+	defer store.Close(context.Background())
+	require.NoError(t, store.ReplaceTeams(context.Background(), []analyticsdb.Team{
+		{Team: "group:default/platform", Type: "team", Members: 2, TotalMembers: 10},
+		{Team: "group:default/sre", Parent: "group:default/platform", Ancestors: []string{"group:default/platform"}, Type: "team", Members: 8, TotalMembers: 8},
+		{Team: "group:default/payments", Type: "team", Members: 20, TotalMembers: 20},
+	}, queryTo))
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	n := 0
+	add := func(user, team string, events int) {
+		for range events {
+			lr := records.AppendEmpty()
+			lr.SetEventName("backstage.navigate")
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(queryFrom.Add(time.Duration(n) * time.Minute)))
+			lr.Attributes().PutStr(semconv.AttrUserHash, user)
+			lr.Attributes().PutStr(semconv.AttrEventID, fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
+			lr.Attributes().PutEmptySlice(semconv.AttrUserTeams).AppendEmpty().SetStr(team)
+			n++
+		}
+	}
+	for i := range 6 {
+		add(fmt.Sprintf("k1.sre%d", i), "group:default/sre", 2) // 6 of sre's 8, 12 events
+	}
+	add("k1.lead", "group:default/platform", 3) // 1 direct member of platform
+	for i := range 5 {
+		add(fmt.Sprintf("k1.pay%d", i), "group:default/payments", 1) // 5 of 20
+	}
+	_, err = store.WriteLogs(context.Background(), ld, queryTo)
+	require.NoError(t, err)
+	server := NewServer(store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop())
+	f := &fixture{store: store, server: httptest.NewServer(server.Handler())}
+	defer f.server.Close()
+
+	res := f.query(t, baseRequest("team_adoption"))
+	assert.Equal(t, [][]any{
+		{"group:default/sre", 6.0, 8.0, 0.75, 2.0},
+		{"group:default/platform", 7.0, 10.0, 0.7, 15.0 / 7},
+		{"group:default/payments", 5.0, 20.0, 0.25, 1.0},
+	}, res.Rows)
+	assert.Zero(t, res.Meta.SuppressedRows)
+}
