@@ -29,11 +29,26 @@ type client struct {
 // ErrUnauthorized is the catalog refusing the token.
 var ErrUnauthorized = errors.New("the catalog refused the token: check backend.auth.externalAccess (a static token with access to the catalog plugin)")
 
-// fetch reads every User and Group; it fails as a whole (never a partial catalog).
+// ownerFields is the projection of the entities that have an owner.
+const ownerFields = "kind,metadata.name,metadata.namespace,spec.owner"
+
+// fetch reads every User and Group, then every entity with an owner; it fails as a whole (never a partial
+// catalog).
 func (c *client) fetch(ctx context.Context) ([]entity, error) {
-	q := url.Values{}
-	q.Add("filter", "kind=user")
-	q.Add("filter", "kind=group")
+	people, err := c.fetchAll(ctx, []string{"kind=user", "kind=group"}, fields)
+	if err != nil {
+		return nil, err
+	}
+	owned, err := c.fetchAll(ctx, []string{"spec.owner"}, ownerFields)
+	if err != nil {
+		return nil, fmt.Errorf("owned entities: %w", err)
+	}
+	return append(people, owned...), nil
+}
+
+// fetchAll reads the entities matching any of the filters, page by page.
+func (c *client) fetchAll(ctx context.Context, filters []string, fields string) ([]entity, error) {
+	q := url.Values{"filter": filters}
 	q.Set("fields", fields)
 	q.Set("limit", strconv.Itoa(c.pageSize))
 	q.Set("orderField", "metadata.name,asc")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,7 +18,8 @@ import (
 // the first request, then an opaque cursor (which carries the filters: later requests send none), a page size.
 type fakeCatalog struct {
 	token    string
-	entities []json.RawMessage
+	entities []json.RawMessage // users and groups
+	owned    []json.RawMessage // entities with an owner
 	requests int
 }
 
@@ -40,15 +42,23 @@ func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		offset, _ = strconv.Atoi(c)
-	} else if fmt.Sprint(q["filter"]) != "[kind=user kind=group]" || q.Get("fields") == "" {
-		http.Error(w, "want the user and group filters and a projection", http.StatusBadRequest)
+	} else if q.Get("fields") == "" {
+		http.Error(w, "want a projection", http.StatusBadRequest)
+		return
+	}
+	entities, cursorPrefix := f.entities, ""
+	if q.Get("cursor") != "" && q.Get("cursor")[0] == 'o' || fmt.Sprint(q["filter"]) == "[spec.owner]" { // the owned entities
+		entities, cursorPrefix = f.owned, "o"
+		offset, _ = strconv.Atoi(strings.TrimPrefix(q.Get("cursor"), "o"))
+	} else if q.Get("cursor") == "" && fmt.Sprint(q["filter"]) != "[kind=user kind=group]" {
+		http.Error(w, "want the user and group filters, or the owned entities", http.StatusBadRequest)
 		return
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	end := min(offset+limit, len(f.entities))
-	page := map[string]any{"items": f.entities[offset:end], "totalItems": len(f.entities), "pageInfo": map[string]any{}}
-	if end < len(f.entities) {
-		page["pageInfo"] = map[string]any{"nextCursor": strconv.Itoa(end)}
+	end := min(offset+limit, len(entities))
+	page := map[string]any{"items": entities[offset:end], "totalItems": len(entities), "pageInfo": map[string]any{}}
+	if end < len(entities) {
+		page["pageInfo"] = map[string]any{"nextCursor": cursorPrefix + strconv.Itoa(end)}
 	}
 	_ = json.NewEncoder(w).Encode(page)
 }
@@ -67,6 +77,8 @@ func group(name, typ, parent string) json.RawMessage {
 
 func TestSyncAcrossPages(t *testing.T) {
 	fake := &fakeCatalog{token: "catalog-token-123"}
+	fake.owned = []json.RawMessage{json.RawMessage(`{"kind":"Component","metadata":{"name":"checkout"},"spec":{"owner":"payments"}}`),
+		json.RawMessage(`{"kind":"API","metadata":{"name":"ledger","namespace":"finance"},"spec":{"owner":"user:default/u001"}}`)}
 	fake.entities = append(fake.entities, group("engineering", "department", ""), group("platform", "team", "engineering"),
 		group("payments", "team", "engineering"), group("sre", "sub-team", "platform"),
 		json.RawMessage(`{"kind":"User","metadata":"not an object"}`)) // malformed: skipped
@@ -82,7 +94,7 @@ func TestSyncAcrossPages(t *testing.T) {
 	c := &client{http: server.Client(), baseURL: server.URL, token: fake.token, pageSize: 20}
 	entities, err := c.fetch(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, 13, fake.requests, "255 entities in pages of 20")
+	assert.Equal(t, 14, fake.requests, "255 users and groups in pages of 20, then the owned entities")
 
 	s := buildSnapshot(entities)
 	assert.Equal(t, 250, len(s.Users))
@@ -97,6 +109,8 @@ func TestSyncAcrossPages(t *testing.T) {
 	assert.Equal(t, 250, s.Groups["group:default/engineering"].TotalMembers, "each user once")
 	assert.Equal(t, []string{"group:default/payments", "group:default/engineering", "group:default/sre", "group:default/platform"},
 		s.Teams("User:Default/U000", true, nil))
+	assert.Equal(t, "group:default/payments", s.Owner("Component:Default/Checkout"))
+	assert.Equal(t, "user:default/u001", s.Owner("api:finance/ledger"))
 	assert.Equal(t, []string{"group:default/payments", "group:default/platform"}, s.Teams("user:default/u000", true, []string{"team"}),
 		"the teams among the groups and their ancestors")
 }

@@ -29,6 +29,8 @@ type Snapshot struct {
 	// Users maps a user ref to the refs of the groups it is directly a member of, sorted.
 	Users  map[string][]string
 	Groups map[string]*Group
+	// Owners maps the ref of an entity with an owner (component, API, template, …) to its owner's ref.
+	Owners map[string]string
 	// Skipped counts the entities that could not be read (and were left out).
 	Skipped int
 }
@@ -47,6 +49,7 @@ type entity struct {
 		MemberOf []string `json:"memberOf"`
 		Parent   string   `json:"parent"`
 		Type     string   `json:"type"`
+		Owner    string   `json:"owner"`
 	} `json:"spec"`
 	Relations []struct {
 		Type      string `json:"type"`
@@ -77,10 +80,26 @@ func groupRef(s, namespace string) string {
 	return "group:" + s
 }
 
+// ownerRef completes an owner as written in spec.owner: a group by default ("payments", "default/payments"),
+// or any kind named ("user:jdoe").
+func ownerRef(s, namespace string) string {
+	kind, rest, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), ":")
+	if !ok {
+		kind, rest = "group", kind
+	}
+	if !strings.Contains(rest, "/") {
+		rest = namespace + "/" + rest
+	}
+	return kind + ":" + rest
+}
+
+// Owner returns the owner of an entity, or "".
+func (s *Snapshot) Owner(entityRef string) string { return s.Owners[strings.ToLower(entityRef)] }
+
 // buildSnapshot makes a snapshot of the entities: memberships from spec.memberOf and the stitched memberOf
 // relations, the group tree from spec.parent and the childOf relations.
 func buildSnapshot(entities []entity) *Snapshot {
-	s := &Snapshot{Users: map[string][]string{}, Groups: map[string]*Group{}}
+	s := &Snapshot{Users: map[string][]string{}, Groups: map[string]*Group{}, Owners: map[string]string{}}
 	for i := range entities {
 		e := &entities[i]
 		ns := strings.ToLower(e.Metadata.Namespace)
@@ -110,6 +129,8 @@ func buildSnapshot(entities []entity) *Snapshot {
 				}
 			}
 			s.Groups[g.Ref] = g
+		case e.Spec.Owner != "":
+			s.Owners[e.ref()] = ownerRef(e.Spec.Owner, ns)
 		default:
 			s.Skipped++
 		}
@@ -171,5 +192,5 @@ func (s *Snapshot) Teams(user string, ancestors bool, types []string) []string {
 }
 
 func (s *Snapshot) String() string {
-	return fmt.Sprintf("%d users, %d groups, %d skipped", len(s.Users), len(s.Groups), s.Skipped)
+	return fmt.Sprintf("%d users, %d groups, %d owned entities, %d skipped", len(s.Users), len(s.Groups), len(s.Owners), s.Skipped)
 }

@@ -413,6 +413,9 @@ CREATE TABLE teams (
 	snapshot_ts   TIMESTAMPTZ NOT NULL
 );
 `},
+	{12, "the owner of an event's entity", `
+ALTER TABLE events ADD COLUMN entity_owner VARCHAR; -- backstage.entity.owner, from the catalog
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -48,6 +48,7 @@ const (
 	AttrRouteRef    = "backstage.route_ref"
 	AttrEntityRef   = "backstage.entity_ref"
 	AttrEntityKind  = "backstage.entity.kind"
+	AttrEntityOwner = "backstage.entity.owner"
 	AttrUserTeams   = "backstage.user.teams"
 
 	// AttrAttributesPrefix + key holds each of the event's own attributes.

@@ -13,7 +13,7 @@ import (
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
-// teamEnricher adds users' teams from the catalog's snapshot. It remembers each user's teams for the snapshot
+// teamEnricher adds users' teams and entities' owners from the catalog's snapshot. It remembers each user's teams for the snapshot
 // in force (a map lookup per event), and starts afresh when a sync brings a new snapshot.
 type teamEnricher struct {
 	catalog backstagecatalog.Catalog
@@ -64,12 +64,24 @@ func (t *teamEnricher) teams(user string) []string {
 	return teams
 }
 
-// enrich adds backstage.user.teams to the events of known users that carry none.
+// enrich adds backstage.user.teams to the events of known users, and backstage.entity.owner to the events of
+// owned entities, where the sender sent none.
 func (t *teamEnricher) enrich(ld plog.Logs) {
+	snapshot := t.catalog.Snapshot()
+	if snapshot == nil {
+		return
+	}
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				attrs := lr.Attributes()
+				if ref, ok := attrs.Get(semconv.AttrEntityRef); ok && ref.Type() == pcommon.ValueTypeStr {
+					if _, sent := attrs.Get(semconv.AttrEntityOwner); !sent {
+						if owner := snapshot.Owner(ref.Str()); owner != "" {
+							attrs.PutStr(semconv.AttrEntityOwner, owner)
+						}
+					}
+				}
 				user, ok := attrs.Get(semconv.AttrUserID)
 				if !ok || user.Type() != pcommon.ValueTypeStr {
 					continue

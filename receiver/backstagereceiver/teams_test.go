@@ -44,6 +44,7 @@ func snapshot() *backstagecatalog.Snapshot {
 			"group:default/sre":      {Ref: "group:default/sre", Type: "sub-team", Parent: "group:default/platform", Ancestors: []string{"group:default/platform"}},
 			"group:default/platform": {Ref: "group:default/platform", Type: "team"},
 		},
+		Owners: map[string]string{"component:default/example-website": "group:default/guests"},
 	}
 }
 
@@ -56,17 +57,23 @@ func TestTeamsFromTheCatalog(t *testing.T) {
 		c.MaxEventAge = 365 * 24 * time.Hour
 	})
 	occs := sampleOccurrences(t) // the samples' user: user:development/guest
-	occs = append(occs[:2], wireformat.Occurrence{Event: occs[0].Event, User: "user:default/ana", Time: occs[0].Time},
+	occs = append(occs[:5], wireformat.Occurrence{Event: occs[0].Event, User: "user:default/ana", Time: occs[0].Time},
 		wireformat.Occurrence{Event: occs[0].Event, User: "user:default/stranger", Time: occs[0].Time})
 	body, err := wireformat.Encode(wireformat.FormatEvents, occs)
 	require.NoError(t, err)
 	resp := post(t, rcv.url+"/v1/events", "application/json", body, bearer(testToken)...)
 	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
 	teams := map[string]any{}
+	owners := 0
 	for _, lr := range sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
 		a := lr.Attributes().AsRaw()
 		teams[fmt.Sprint(a[semconv.AttrUserID])] = a[semconv.AttrUserTeams]
+		if a[semconv.AttrEntityRef] == "component:default/example-website" {
+			assert.Equal(t, "group:default/guests", a[semconv.AttrEntityOwner])
+			owners++
+		}
 	}
+	assert.Positive(t, owners, "the samples' entity events carry the entity's owner")
 	assert.Equal(t, []any{"group:default/guests"}, teams["user:development/guest"])
 	assert.Equal(t, []any{"group:default/platform"}, teams["user:default/ana"], "the team above her sub-team")
 	assert.Nil(t, teams["user:default/stranger"], "a user the catalog does not know")
