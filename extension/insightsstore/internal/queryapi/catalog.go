@@ -173,6 +173,7 @@ func metrics() []*Metric {
 		},
 		experimentResultsMetric(),
 		teamAdoptionMetric(),
+		crossTeamMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

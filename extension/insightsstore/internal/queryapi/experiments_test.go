@@ -225,3 +225,42 @@ func TestTeamAdoption(t *testing.T) {
 	}, res.Rows)
 	assert.Zero(t, res.Meta.SuppressedRows)
 }
+
+// cross_team: views of a team's entities, and those by people of other teams.
+func TestCrossTeam(t *testing.T) {
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(t.TempDir(), "c.duckdb"), MemoryLimit: "256MB"})
+	require.NoError(t, err)
+	defer store.Close(context.Background())
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	n := 0
+	view := func(user, team, owner string) {
+		lr := records.AppendEmpty()
+		lr.SetEventName("backstage.navigate")
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(queryFrom.Add(time.Duration(n) * time.Minute)))
+		a := lr.Attributes()
+		a.PutStr(semconv.AttrUserHash, user)
+		a.PutStr(semconv.AttrEventID, fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
+		a.PutStr(semconv.AttrEntityRef, "component:default/checkout")
+		a.PutStr(semconv.AttrEntityOwner, owner)
+		if team != "" {
+			a.PutEmptySlice(semconv.AttrUserTeams).AppendEmpty().SetStr(team)
+		}
+		n++
+	}
+	for i := range 6 {
+		view(fmt.Sprintf("k1.pay%d", i), "group:default/payments", "group:default/payments") // the owners themselves
+	}
+	for i := range 4 {
+		view(fmt.Sprintf("k1.sre%d", i), "group:default/sre", "group:default/payments")
+		view(fmt.Sprintf("k1.sre%d", i), "group:default/sre", "group:default/payments")
+	}
+	view("k1.nobody", "", "group:default/payments") // teams unknown: not counted as another team
+	_, err = store.WriteLogs(context.Background(), ld, queryTo)
+	require.NoError(t, err)
+	server := NewServer(store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop())
+	f := &fixture{store: store, server: httptest.NewServer(server.Handler())}
+	defer f.server.Close()
+	res := f.query(t, baseRequest("cross_team"))
+	assert.Equal(t, [][]any{{"group:default/payments", 15.0, 11.0, 8.0, 4.0, 8.0 / 15}}, res.Rows)
+}

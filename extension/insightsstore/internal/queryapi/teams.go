@@ -1,6 +1,9 @@
 package queryapi
 
-import "github.com/insights-collector/insights-collector/internal/analyticsdb"
+import (
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+)
 
 func teamAdoptionMetric() *Metric {
 	return &Metric{
@@ -32,4 +35,33 @@ func teamAdoption(q *query, b *sqlb) []Column {
 		"FROM c JOIN teams tm USING (team) GROUP BY c.t, c.team ORDER BY c.t, adoption DESC, c.team")
 	return append(columns, dimension("team"), number("active_members", "users", ""), number("members", "users", ""),
 		number("adoption", "ratio", ""), number("events_per_active_member", "events", ""))
+}
+
+func crossTeamMetric() *Metric {
+	return &Metric{
+		Name: "cross_team",
+		Description: "Knowledge sharing: per owning team (the catalog's owner of the entities viewed), page views of its " +
+			"entities and their viewers, and how many came from people of other teams (users whose teams are known and do " +
+			"not include the owner).",
+		Interval: intervalOptional, Filters: []string{FilterPlugin, FilterEntityKind, FilterInstance},
+		Columns: []Column{colTime, dimension("owner"), number("views", "views", ""), colUsers,
+			number("views_from_other_teams", "views", ""), number("users_from_other_teams", "users", ""),
+			number("share_from_other_teams", "ratio", "views from other teams / views")},
+		UsersColumn: "users", Role: RoleViewer, build: crossTeam,
+	}
+}
+
+func crossTeam(q *query, b *sqlb) []Column {
+	bucket, timeColumn, columns := "0", "", []Column{}
+	if q.Interval != "" {
+		bucket, timeColumn, columns = b.bucket(q, "e.ts"), "t AS time, ", []Column{colTime}
+	}
+	b.WriteString("WITH v AS (SELECT " + bucket + " AS t, e.entity_owner AS owner, e.user_no, " +
+		"e.teams IS NOT NULL AND NOT list_contains(e.teams, e.entity_owner) AS other FROM events e WHERE e.action = '" + semconv.ActionNavigate + "' " +
+		"AND e.entity_owner IS NOT NULL AND " + b.eventFilters(q, 0) + ") " +
+		"SELECT " + timeColumn + "owner, count(*) AS views, count(DISTINCT user_no) AS users, count(*) FILTER (WHERE other) AS views_from_other_teams, " +
+		"count(DISTINCT user_no) FILTER (WHERE other) AS users_from_other_teams, count(*) FILTER (WHERE other) / count(*) AS share_from_other_teams " +
+		"FROM v GROUP BY t, owner ORDER BY t, views DESC, owner")
+	return append(columns, dimension("owner"), number("views", "views", ""), colUsers, number("views_from_other_teams", "views", ""),
+		number("users_from_other_teams", "users", ""), number("share_from_other_teams", "ratio", ""))
 }
