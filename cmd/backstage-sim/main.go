@@ -3,8 +3,12 @@
 // power-law activity. It backfills days of history as fast as the collector takes them, or streams live
 // events at a steady rate, in any wire format the Backstage receiver accepts.
 //
+// It also serves the organisation as a Backstage catalog (users, nested groups, owned entities), so that the
+// collector's backstage_catalog extension has teams to sync.
+//
 //	backstage-sim -mode backfill -days 30 -format events
 //	backstage-sim -mode live -rate 50 -format otlp
+//	backstage-sim -mode catalog -catalog-addr localhost:7007
 package main
 
 import (
@@ -14,6 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +44,8 @@ func main() {
 type options struct {
 	endpoint, format, mode string
 	token, basic, writeKey string
+	catalogAddr            string
+	catalogToken           string
 	sim                    simulator.Config
 	rate                   float64
 	duration               time.Duration
@@ -52,7 +60,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.endpoint, "endpoint", "http://localhost:4320", "base URL of the collector's Backstage receiver")
 	fs.StringVar(&o.format, "format", string(wireformat.FormatEvents), "wire format: otlp, otlp-json, events, generic or segment")
-	fs.StringVar(&o.mode, "mode", "backfill", "backfill (history up to now, as fast as accepted) or live (events stamped now, at -rate)")
+	fs.StringVar(&o.mode, "mode", "backfill", "backfill (history up to now, as fast as accepted), live (events stamped now, at -rate) or catalog (serve the organisation as a Backstage catalog)")
+	fs.StringVar(&o.catalogAddr, "catalog-addr", "localhost:7007", "catalog: the address to serve /api/catalog/entities/by-query on")
+	fs.StringVar(&o.catalogToken, "catalog-token", envOr("INSIGHTS_CATALOG_TOKEN", "dev-catalog-token"), "catalog: the static token callers must send (default $INSIGHTS_CATALOG_TOKEN)")
 	fs.StringVar(&o.token, "token", envOr("INSIGHTS_TOKEN", "dev-insights-token"), "bearer token (default $INSIGHTS_TOKEN)")
 	fs.StringVar(&o.basic, "basic", "", "user:password for HTTP Basic instead of the bearer token")
 	fs.StringVar(&o.writeKey, "write-key", envOr("INSIGHTS_SEGMENT_WRITE_KEY", "dev-segment-write-key"), "Segment write key, used with -format segment (default $INSIGHTS_SEGMENT_WRITE_KEY)")
@@ -74,8 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if !isFormat(o.format) {
 		return nil, fmt.Errorf("unknown -format %q (want one of %v)", o.format, wireformat.Formats)
 	}
-	if o.mode != "backfill" && o.mode != "live" {
-		return nil, fmt.Errorf("unknown -mode %q (want backfill or live)", o.mode)
+	if o.mode != "backfill" && o.mode != "live" && o.mode != "catalog" {
+		return nil, fmt.Errorf("unknown -mode %q (want backfill, live or catalog)", o.mode)
 	}
 	if o.batch < 1 || o.concurrency < 1 || o.rate <= 0 {
 		return nil, errors.New("-batch, -concurrency and -rate must be positive")
@@ -127,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.mode == "catalog" {
+		return serveCatalog(ctx, world, o, stdout)
+	}
 	sender := &simulator.Sender{Endpoint: strings.TrimRight(o.endpoint, "/"), Format: wireformat.Format(o.format),
 		Authorization: o.authorization(), MaxAttempts: 20}
 	st := &stats{start: time.Now()}
@@ -145,6 +158,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, st.summary(o.dryRun))
 	return err
+}
+
+// serveCatalog serves the world's users, groups and owned entities until ctx ends (or -duration passes).
+func serveCatalog(ctx context.Context, world *simulator.World, o *options, stdout io.Writer) error {
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	listener, err := net.Listen("tcp", o.catalogAddr)
+	if err != nil {
+		return fmt.Errorf("serve the catalog: %w", err)
+	}
+	server := &http.Server{Handler: &simulator.CatalogServer{Token: o.catalogToken, Entities: world.CatalogEntities()}, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving a catalog of %d users in %d groups at http://%s/api/catalog/entities/by-query\n",
+		len(world.Users), len(world.Groups), listener.Addr())
+	go func() {
+		<-ctx.Done()
+		_ = server.Close()
+	}()
+	if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // stats counts the run; it is shared by the senders and the progress reporter.

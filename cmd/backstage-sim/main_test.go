@@ -10,9 +10,12 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insights-collector/insights-collector/internal/loopback"
 )
 
 func TestDryRun(t *testing.T) {
@@ -73,3 +76,27 @@ func TestBadFlags(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestCatalogMode(t *testing.T) {
+	addr, err := loopback.FreeAddress()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-mode", "catalog", "-catalog-addr", addr, "-catalog-token", "cat-token", "-users", "40", "-teams", "5"}, &out, io.Discard)
+	}()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/catalog/entities/by-query?filter=kind=user", nil)
+		req.Header.Set("Authorization", "Bearer cat-token")
+		resp, err = http.DefaultClient.Do(req)
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	var page struct{ TotalItems int }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	resp.Body.Close()
+	assert.Equal(t, 40, page.TotalItems)
+	cancel()
+	require.NoError(t, <-done)
+}

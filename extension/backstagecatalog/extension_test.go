@@ -20,6 +20,8 @@ import (
 	"github.com/insights-collector/insights-collector/extension/backstagecatalog/internal/metadata"
 	"github.com/insights-collector/insights-collector/internal/componentconfigtest"
 	"github.com/insights-collector/insights-collector/internal/componentstate/componentstatetest"
+
+	"github.com/insights-collector/insights-collector/internal/simulator"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -42,7 +44,7 @@ func TestConfig(t *testing.T) {
 
 // switchable is a fake catalog that can be taken down and brought back.
 type switchable struct {
-	catalog *fakeCatalog
+	catalog *simulator.CatalogServer
 	down    atomic.Bool
 }
 
@@ -79,7 +81,7 @@ func users(e *catalogExtension) int {
 // A catalog down at start: the collector starts without teams, and the snapshot comes once the catalog is back;
 // down later, the last snapshot stays; a restart during an outage uses the persisted one.
 func TestOutages(t *testing.T) {
-	fake := &switchable{catalog: &fakeCatalog{token: "catalog-token-123", entities: []json.RawMessage{group("ops", "team", ""), user("ana", "ops")}}}
+	fake := &switchable{catalog: &simulator.CatalogServer{Token: "catalog-token-123", Entities: []json.RawMessage{group("ops", "team", ""), user("ana", "ops")}}}
 	fake.down.Store(true)
 	server := httptest.NewServer(fake)
 	defer server.Close()
@@ -104,7 +106,7 @@ func TestOutages(t *testing.T) {
 }
 
 func TestRefusedToken(t *testing.T) {
-	server := httptest.NewServer(&fakeCatalog{token: "another-token"})
+	server := httptest.NewServer(&simulator.CatalogServer{Token: "another-token"})
 	defer server.Close()
 	e := start(t, server.URL, componenttest.NewNopHost(), nil)
 	time.Sleep(100 * time.Millisecond)

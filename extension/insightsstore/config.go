@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -52,8 +53,11 @@ type QueryAPIConfig struct {
 type TokenConfig struct {
 	Name  string              `mapstructure:"name"`
 	Token configopaque.String `mapstructure:"token"`
-	// Role: viewer (aggregated metrics), analyst (+ raw events) or admin (+ erasure).
+	// Role: team_lead (the team metrics of Teams), viewer (aggregated metrics), analyst (+ raw events) or admin
+	// (+ erasure).
 	Role string `mapstructure:"role"`
+	// Teams are a team lead's teams (group refs such as group:default/payments); the teams below them are included.
+	Teams []string `mapstructure:"teams"`
 }
 
 var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
@@ -117,8 +121,19 @@ func (api *QueryAPIConfig) validate() error {
 			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): the same token as another entry", i, t.Name))
 		}
 		secrets[string(t.Token)] = true
-		if _, err := queryapi.ParseRole(t.Role); err != nil {
+		role, err := queryapi.ParseRole(t.Role)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): %w", i, t.Name, err))
+		case role == queryapi.RoleTeamLead && len(t.Teams) == 0:
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): a team_lead needs teams (group refs such as group:default/payments)", i, t.Name))
+		case role != queryapi.RoleTeamLead && len(t.Teams) > 0:
+			errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): only a team_lead has teams (a %s sees every team)", i, t.Name, role))
+		}
+		for _, team := range t.Teams {
+			if !strings.HasPrefix(strings.ToLower(team), "group:") {
+				errs = append(errs, fmt.Errorf("query_api: tokens[%d] (%s): team %q must be a group ref such as group:default/payments", i, t.Name, team))
+			}
 		}
 	}
 	if api.KAnonymity < 1 {
@@ -131,7 +146,7 @@ func (api *QueryAPIConfig) tokens() []queryapi.Token {
 	out := make([]queryapi.Token, len(api.Tokens))
 	for i, t := range api.Tokens {
 		role, _ := queryapi.ParseRole(t.Role) // validated
-		out[i] = queryapi.Token{Secret: string(t.Token), Principal: queryapi.Principal{Name: t.Name, Role: role}}
+		out[i] = queryapi.Token{Secret: string(t.Token), Principal: queryapi.Principal{Name: t.Name, Role: role, Teams: t.Teams}}
 	}
 	return out
 }

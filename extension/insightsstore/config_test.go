@@ -36,8 +36,9 @@ func TestLoadConfig(t *testing.T) {
 	require.NotNil(t, api)
 	assert.Equal(t, "0.0.0.0:4321", api.ServerConfig.NetAddr.Endpoint)
 	assert.Equal(t, 10, api.KAnonymity)
-	require.Len(t, api.Tokens, 2)
+	require.Len(t, api.Tokens, 3)
 	assert.Equal(t, "admin", api.Tokens[1].Role)
+	assert.Equal(t, []string{"group:default/payments"}, api.Tokens[2].Teams)
 
 	cfg, err = loadConfig(t, "no_api")
 	require.NoError(t, err)
@@ -50,7 +51,8 @@ func TestConfigErrors(t *testing.T) {
 	for _, want := range []string{"path must be set", `memory_limit "lots"`, "threads must not be negative", "retention must be at least 24h",
 		"maintenance_interval must be at least 1m", `timezone "Mars/Olympus_Mons"`, "dedup_window must be at least 100000", "query_api: endpoint must be set", "tokens[0]: name must be set",
 		"tokens[0] (): token must have at least 16", `unknown role "king"`, `the name "twin" is used twice`,
-		"tokens[2] (twin): the same token", "k_anonymity must be at least 1"} {
+		"tokens[2] (twin): the same token", "k_anonymity must be at least 1", "tokens[3] (lead-without-teams): a team_lead needs teams",
+		"tokens[4] (viewer-with-teams): only a team_lead has teams", `team "payments" must be a group ref`} {
 		assert.ErrorContains(t, err, want)
 	}
 	_, err = loadConfig(t, "api_without_tokens")

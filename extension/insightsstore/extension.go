@@ -91,8 +91,9 @@ func (e *storeExtension) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// teamsRefreshInterval is how often the catalog's snapshot is checked for a new one to copy.
-const teamsRefreshInterval = 30 * time.Second
+// teamsRefreshInterval is how often the catalog's snapshot is checked for a new one to copy: a pointer
+// comparison, so often enough that team metrics follow a sync within seconds.
+const teamsRefreshInterval = 2 * time.Second
 
 func (e *storeExtension) serve(ctx context.Context, host component.Host, api *QueryAPIConfig) error {
 	ln, err := api.ServerConfig.ToListener(ctx)

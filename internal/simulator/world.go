@@ -122,7 +122,8 @@ type World struct {
 	cfg       Config
 	start     time.Time // midnight of the first day in cfg.Location
 	Users     []User
-	Teams     []string
+	Teams     []string // the groups users are members of
+	Groups    []Group  // the teams and the groups above them
 	Entities  []Entity
 	Templates []Template
 	Terms     []SearchTerm
@@ -179,6 +180,7 @@ func NewWorld(cfg Config) (*World, error) {
 	w.termPick = newZipf(len(w.Terms), 1.05)
 	w.docPick = newZipf(len(w.docs), 1.1)
 	w.buildUsers(rng)
+	w.buildGroups()
 	return w, nil
 }
 

@@ -97,9 +97,19 @@ const adminToken = "dev-admin-token-0123456789" // config/insights.yaml's develo
 
 func startCollector(t *testing.T, dataDir string, env ...string) *collector {
 	t.Helper()
+	return startCollectorWith(t, dataDir, []string{"insights.yaml"}, env...)
+}
+
+// startCollectorWith starts it on configuration files of config/, merged in order.
+func startCollectorWith(t *testing.T, dataDir string, configs []string, env ...string) *collector {
+	t.Helper()
 	c := &collector{receiver: freeAddress(t), queryAPI: freeAddress(t), output: &syncBuffer{}, exited: make(chan error, 1)}
 	health := freeAddress(t)
-	c.cmd = exec.Command(buildBinary(t), "--config", filepath.Join("config", "insights.yaml"))
+	var args []string
+	for _, name := range configs {
+		args = append(args, "--config", filepath.Join("config", name))
+	}
+	c.cmd = exec.Command(buildBinary(t), args...)
 	c.cmd.Dir = repoRoot
 	c.cmd.Env = append(append(os.Environ(), "INSIGHTS_ENDPOINT="+c.receiver, "INSIGHTS_OTLP_ENDPOINT="+freeAddress(t),
 		"INSIGHTS_HEALTH_ENDPOINT="+health, "INSIGHTS_QUERY_ENDPOINT="+c.queryAPI, "INSIGHTS_DATA_DIR="+dataDir), env...)

@@ -173,6 +173,8 @@ func metrics() []*Metric {
 		},
 		experimentResultsMetric(),
 		teamAdoptionMetric(),
+		teamComparisonMetric(),
+		onboardingMetric(),
 		crossTeamMetric(),
 		{
 			Name: "techdocs",

@@ -84,7 +84,7 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Insights Collector query API", "version": "1",
-			"description": "Adoption metrics of Backstage from the embedded analytics store. Bearer tokens carry a role (viewer, analyst, admin); every query is audited; breakdown rows covering fewer than k users are withheld."},
+			"description": "Adoption metrics of Backstage from the embedded analytics store. Bearer tokens carry a role (team_lead, viewer, analyst, admin); every query is audited; breakdown rows covering fewer than k users (team rows: teams of fewer than k members) are withheld."},
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"paths": map[string]any{
 			"/api/v1/metrics": map[string]any{"get": map[string]any{"summary": "List the metrics with their parameters and columns",

@@ -55,6 +55,12 @@ const (
 	FilterInstance   = "instance"
 	// FilterExperiment names the experiment of experiment_results.
 	FilterExperiment = "experiment"
+	// FilterTeam keeps the rows (or users) of catalog teams and of the teams below them.
+	FilterTeam = "team"
+	// FilterTeamType chooses the groups team_comparison ranks by their type.
+	FilterTeamType = "team_type"
+	// FilterKeyAction names onboarding's key actions.
+	FilterKeyAction = "key_action"
 )
 
 // CommonFilters are accepted by every metric.

@@ -1,7 +1,9 @@
 package queryapi
 
 import (
+	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,12 +21,13 @@ import (
 type Role int
 
 const (
-	RoleViewer  Role = iota + 1 // aggregated metrics
-	RoleAnalyst                 // + raw events
-	RoleAdmin                   // + erasure
+	RoleTeamLead Role = iota + 1 // the team metrics, of the principal's teams only
+	RoleViewer                   // aggregated metrics
+	RoleAnalyst                  // + raw events
+	RoleAdmin                    // + erasure
 )
 
-var roleNames = map[Role]string{RoleViewer: "viewer", RoleAnalyst: "analyst", RoleAdmin: "admin"}
+var roleNames = map[Role]string{RoleTeamLead: "team_lead", RoleViewer: "viewer", RoleAnalyst: "analyst", RoleAdmin: "admin"}
 
 func (r Role) String() string { return roleNames[r] }
 
@@ -35,13 +38,47 @@ func ParseRole(name string) (Role, error) {
 			return r, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown role %q (admin, analyst or viewer)", name)
+	return 0, fmt.Errorf("unknown role %q (admin, analyst, viewer or team_lead)", name)
 }
 
 // Principal is who a token belongs to.
 type Principal struct {
 	Name string
 	Role Role
+	// Teams are a team lead's teams (group refs): the team metrics answer them and the teams below them only.
+	Teams []string
+}
+
+// scope restricts a team lead's query to their teams: the team filter defaults to them, and may only name
+// them or teams below them. It returns a message for the caller when the query reaches beyond.
+func (p Principal) scope(ctx context.Context, db *sql.DB, q *query) (string, error) {
+	if p.Role != RoleTeamLead {
+		return "", nil
+	}
+	asked := q.filter(FilterTeam)
+	if len(asked) == 0 {
+		if q.Filters == nil {
+			q.Filters = map[string][]string{}
+		}
+		q.Filters[FilterTeam] = p.Teams
+		return "", nil
+	}
+	b := &sqlb{}
+	b.WriteString("SELECT team FROM unnest([" + b.list(lowered(asked)) + "]) AS asked(team) WHERE team NOT IN (" + b.list(lowered(p.Teams)) +
+		") AND team NOT IN (" + b.teamsBelow(p.Teams) + ")")
+	rows, err := db.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return "", fmt.Errorf("check the teams of %s: %w", p.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var team string
+		if err := rows.Scan(&team); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s may see the teams %s and the teams below them, not %s", p.Name, strings.Join(p.Teams, ", "), team), nil
+	}
+	return "", rows.Err()
 }
 
 // Token grants a principal access.
@@ -83,9 +120,9 @@ func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logg
 // Handler routes the API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/metrics", s.authorized(RoleViewer, s.listMetrics))
-	mux.HandleFunc("POST /api/v1/query", s.authorized(RoleViewer, s.query))
-	mux.HandleFunc("POST /api/v1/export", s.authorized(RoleViewer, s.query))
+	mux.HandleFunc("GET /api/v1/metrics", s.authorized(RoleTeamLead, s.listMetrics))
+	mux.HandleFunc("POST /api/v1/query", s.authorized(RoleTeamLead, s.query))
+	mux.HandleFunc("POST /api/v1/export", s.authorized(RoleTeamLead, s.query))
 	mux.HandleFunc("DELETE /api/v1/users/{pseudonym...}", s.authorized(RoleAdmin, s.erase)) // plain refs hold slashes
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, OpenAPI(s.catalog)) })
 	return mux
@@ -191,6 +228,16 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 		writeError(w, entry.Status, "metric", fmt.Sprintf("%s needs the role %s", q.Metric, q.metric.Role))
 		return
 	}
+	denied, err := p.scope(r.Context(), s.store.DB(), q)
+	if err != nil || denied != "" {
+		entry.Status = http.StatusForbidden
+		if err != nil {
+			s.logger.Error("Checking a team lead's teams failed", zap.Error(err))
+			entry.Status, denied = http.StatusInternalServerError, "the query failed; the collector's log has the details"
+		}
+		writeError(w, entry.Status, "filters."+FilterTeam, denied)
+		return
+	}
 	q.rollupTZ = s.store.Timezone()
 	res, err := run(r.Context(), s.store.DB(), q, s.k)
 	if err != nil {
@@ -249,9 +296,9 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request, p Principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"user": pseudonym, "deleted": deleted, "total": deleted.Total()})
 }
 
-// audit records a request; a failure to record is logged, not hidden.
+// audit records a request, also one whose caller went away; a failure to record is logged, not hidden.
 func (s *Server) audit(r *http.Request, e *analyticsdb.AuditEntry) {
-	if err := s.store.Audit(r.Context(), *e); err != nil {
+	if err := s.store.Audit(context.WithoutCancel(r.Context()), *e); err != nil { // recorded even when the caller went away
 		s.logger.Error("Writing the audit log failed", zap.String("principal", e.Principal), zap.String("action", e.Action), zap.Error(err))
 	}
 }
