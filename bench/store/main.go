@@ -128,17 +128,9 @@ func storeTeams(ctx context.Context, o options, dbPath string) error {
 	if err != nil {
 		return err
 	}
-	members := w.Members()
-	direct := map[string]int{}
-	for _, u := range w.Users {
-		for _, team := range u.Teams {
-			direct[team]++
-		}
-	}
-	teams := make([]analyticsdb.Team, len(w.Groups))
-	for i, g := range w.Groups {
-		teams[i] = analyticsdb.Team{Team: g.Ref, Parent: g.Parent, Ancestors: w.Above(g.Ref)[1:], Type: g.Type,
-			Members: direct[g.Ref], TotalMembers: len(members[g.Ref])}
+	var teams []analyticsdb.Team
+	for _, g := range w.GroupSizes() {
+		teams = append(teams, analyticsdb.Team{Team: g.Ref, Parent: g.Parent, Ancestors: g.Ancestors, Type: g.Type, Members: g.Direct, TotalMembers: g.Total})
 	}
 	store, err := analyticsdb.Open(ctx, analyticsdb.Options{Path: dbPath, MemoryLimit: "512MB"})
 	if err != nil {

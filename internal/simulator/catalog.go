@@ -80,6 +80,29 @@ func (w *World) Members() map[string]map[string]bool {
 	return out
 }
 
+// GroupSize is a group with its place in the tree and its members, as a catalog sync computes them.
+type GroupSize struct {
+	Group
+	Ancestors     []string // nearest first
+	Direct, Total int      // users whose teams name the group; with those of the groups below it
+}
+
+// GroupSizes returns every group with its ancestors and member counts.
+func (w *World) GroupSizes() []GroupSize {
+	members := w.Members()
+	direct := map[string]int{}
+	for _, u := range w.Users {
+		for _, team := range u.Teams {
+			direct[team]++
+		}
+	}
+	out := make([]GroupSize, len(w.Groups))
+	for i, g := range w.Groups {
+		out[i] = GroupSize{Group: g, Ancestors: w.Above(g.Ref)[1:], Direct: direct[g.Ref], Total: len(members[g.Ref])}
+	}
+	return out
+}
+
 // CatalogEntities returns the world as a Backstage catalog holds it: the groups (spec.type, spec.parent and
 // childOf relations), the users (spec.memberOf and memberOf relations) and the components and APIs (spec.owner).
 // Refs inside specs are short, as people write them in catalog-info.yaml.

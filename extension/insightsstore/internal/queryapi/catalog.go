@@ -158,11 +158,12 @@ func metrics() []*Metric {
 			Name: "engagement",
 			Description: "Engagement tiers (from the engagement processor): users per tier, each counted in the tier of their " +
 				"last event in the range (with an interval, in each bucket), and their share; group_by plugin counts the " +
-				"users active in each plugin, team the members of each team.",
-			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance}, GroupBy: []string{"plugin", "team"},
+				"users active in each plugin, team the members of each team (sub-teams' included: a team's tier mix); " +
+				"filters.team keeps the members of those teams.",
+			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance, FilterTeam}, GroupBy: []string{"plugin", "team"},
 			Columns: []Column{colTime, dimension("plugin or team (with group_by)"), dimension("tier"), colUsers,
 				number("share", "ratio", "users of the tier / users")},
-			UsersColumn: "users", Role: RoleViewer, build: engagement,
+			UsersColumn: "users", Role: RoleTeamLead, build: engagement,
 		},
 		{
 			Name:        "engagement_scores",
@@ -352,15 +353,23 @@ func engagement(q *query, b *sqlb) []Column {
 	b.WriteString("WITH ev AS (SELECT " + bucket + " AS t, e.user_no, e.plugin_id, e.teams, e.engagement_tier AS tier, e.ts, e.engagement_score AS score FROM events e " +
 		"WHERE e.engagement_tier IS NOT NULL AND e.user_no IS NOT NULL AND " + b.eventFilters(q, 0) + "), " +
 		"last AS (SELECT t, user_no, arg_max(tier, (ts, score)) AS tier FROM ev GROUP BY ALL), ")
-	switch dim := q.groupBy(); dim {
+	if q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0 {
+		b.WriteString("members AS (SELECT * FROM (" + credited("(SELECT DISTINCT t, user_no, teams FROM ev WHERE teams IS NOT NULL)", "x.t, x.user_no") +
+			") WHERE true" + b.inTeams(q, "team") + "), ")
+	}
+	inTeams := "" // the team filter keeps the members of its teams
+	if len(q.filter(FilterTeam)) > 0 {
+		inTeams = " JOIN (SELECT DISTINCT t, user_no FROM members) USING (t, user_no)"
+	}
+	switch q.groupBy() {
 	case "plugin":
-		b.WriteString("dims AS (SELECT DISTINCT t, user_no, plugin_id AS d FROM ev WHERE plugin_id IS NOT NULL) ")
+		b.WriteString("dims AS (SELECT DISTINCT t, user_no, plugin_id AS d FROM ev" + inTeams + " WHERE plugin_id IS NOT NULL) ")
 		by, columns = "dims.d AS plugin, ", append(columns, dimension("plugin"))
 	case "team":
-		b.WriteString("dims AS (SELECT DISTINCT t, user_no, unnest(teams) AS d FROM ev) ")
+		b.WriteString("dims AS (SELECT t, user_no, team AS d FROM members) ")
 		by, columns = "dims.d AS team, ", append(columns, dimension("team"))
 	default:
-		b.WriteString("dims AS (SELECT DISTINCT t, user_no, NULL AS d FROM last) ")
+		b.WriteString("dims AS (SELECT DISTINCT t, user_no, NULL AS d FROM last" + inTeams + ") ")
 	}
 	timeColumn := ""
 	if q.Interval != "" {

@@ -59,6 +59,7 @@ var (
 
 type fixture struct {
 	rollupTZ string
+	world    *simulator.World
 	server   *httptest.Server
 	store    *analyticsdb.Store
 	events   []wireformat.Occurrence
@@ -162,7 +163,12 @@ func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
 	cfg.Users, cfg.Teams, cfg.Start, cfg.Days, cfg.Location = 80, 6, simStart, simDays, berlin
 	world, err := simulator.NewWorld(cfg)
 	require.NoError(t, err)
-	f := &fixture{store: store, rollupTZ: rollupTZ}
+	f := &fixture{store: store, rollupTZ: rollupTZ, world: world}
+	var teams []analyticsdb.Team // as the catalog sync copies them
+	for _, g := range world.GroupSizes() {
+		teams = append(teams, analyticsdb.Team{Team: g.Ref, Parent: g.Parent, Ancestors: g.Ancestors, Type: g.Type, Members: g.Direct, TotalMembers: g.Total})
+	}
+	require.NoError(t, store.ReplaceTeams(context.Background(), teams, simStart))
 	// As the pipeline stores them: normalised to the contract by the receiver, then sessionized (the simulated
 	// browsers' session ids trusted, so that the sessions are the simulator's).
 	sessions := sessionizationprocessor.NewFactory()
@@ -948,17 +954,25 @@ func TestEngagementMetrics(t *testing.T) {
 		assert.Equal(t, float64(len(perPlugin[key{dim: row[0].(string), tier: row[1].(string)}])), row[2], "%v", row)
 	}
 
-	// Per team, per day (Berlin days, as the request asks).
+	// Per team (sub-teams' members in their departments and the organisation), per day (Berlin days, as the
+	// request asks).
 	day := func(s scored) string { return s.ts.In(berlin).Format(time.DateOnly) }
 	perTeamDay := map[key]int{}
 	for k, s := range last(inRange, day) {
+		credited := map[string]bool{}
 		for _, team := range s.teams {
-			perTeamDay[key{day: strings.SplitN(k, "|", 2)[1], dim: team, tier: s.tier}]++
+			for _, g := range f.world.Above(team) {
+				credited[g] = true
+			}
+		}
+		for g := range credited {
+			perTeamDay[key{day: strings.SplitN(k, "|", 2)[1], dim: g, tier: s.tier}]++
 		}
 	}
 	req.GroupBy, req.Interval = []string{"team"}, "day"
 	res = f.query(t, req)
 	require.NotEmpty(t, res.Rows)
+	assert.Contains(t, column(t, res, "team"), f.world.Groups[0].Ref, "the organisation, through its teams")
 	for _, row := range res.Rows {
 		ts, err := time.Parse(time.RFC3339, row[0].(string))
 		require.NoError(t, err)

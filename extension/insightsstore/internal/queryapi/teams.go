@@ -56,7 +56,8 @@ func teamAdoptionMetric() *Metric {
 		Name: "team_adoption",
 		Description: "Per team (from the catalog's groups): active members — users whose events name the team or a team " +
 			"below it — against its members (the catalog's count, sub-teams included), the adoption share and events per " +
-			"active member; with an interval, per bucket. Teams with fewer than k members are withheld.",
+			"active member; with an interval, per bucket (the trend). A team's engagement tier mix is the engagement metric " +
+			"grouped by team. Teams with fewer than k members are withheld.",
 		Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance, FilterTeam},
 		Columns: []Column{colTime, dimension("team"), number("active_members", "users", ""), number("members", "users", "catalog members"),
 			number("adoption", "ratio", "active members / members"), number("events_per_active_member", "events", "")},

@@ -232,6 +232,7 @@ func TestTeamLead(t *testing.T) {
 	assert.Equal(t, "filters.team", denied.apiError(t).Field)
 	assert.Contains(t, denied.apiError(t).Message, "not group:default/payments")
 
+	assert.Equal(t, http.StatusOK, ask(baseRequest("engagement")).status, "the tier mix of their teams' members")
 	denied = ask(baseRequest("plugin_adoption"))
 	assert.Equal(t, http.StatusForbidden, denied.status, "only the team metrics")
 	assert.Contains(t, denied.apiError(t).Message, "needs the role viewer")
