@@ -51,7 +51,14 @@ type CatalogTeams struct {
 	Ancestors bool `mapstructure:"ancestors"`
 	// Types keeps only groups of these types (spec.type, e.g. team); all when empty.
 	Types []string `mapstructure:"types"`
+	// WaitForSync holds the receiver's start until the catalog's first sync, for at most this long, so that
+	// no event goes without teams while the catalog is reachable; 0 starts at once (events get teams from the
+	// first sync on).
+	WaitForSync time.Duration `mapstructure:"wait_for_sync"`
 }
+
+// maxWaitForSync bounds catalog_teams.wait_for_sync: the collector is not ready while it waits.
+const maxWaitForSync = 10 * time.Minute
 
 // Credential is one secret a sender may present: a bearer token, a username and password (HTTP Basic, as the
 // Generic HTTP analytics module sends), or a Segment write key (Basic with the key as username, or writeKey in
@@ -117,6 +124,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.RetryAfter < time.Second {
 		errs = append(errs, errors.New("retry_after must be at least 1s (Retry-After counts whole seconds)"))
+	}
+	switch w := cfg.CatalogTeams.WaitForSync; {
+	case w < 0 || w > maxWaitForSync:
+		errs = append(errs, fmt.Errorf("catalog_teams: wait_for_sync must be between 0 and %s", maxWaitForSync))
+	case w > 0 && cfg.Catalog == nil:
+		errs = append(errs, errors.New("catalog_teams: wait_for_sync needs catalog (a backstage_catalog extension)"))
 	}
 	return errors.Join(errs...)
 }

@@ -60,7 +60,8 @@ func TestConfigValidationErrors(t *testing.T) {
 		{"duplicate", []string{"credentials[1]: the same secret as credentials[0]"}},
 		{"no_formats", []string{"enable at least one of otlp, events, segment"}},
 		{"bad_limits", []string{"max_events_per_request must be at least 1", "max_concurrent_requests must be at least 1",
-			"max_event_age must be positive", "max_clock_skew must not be negative", "retry_after must be at least 1s"}},
+			"max_event_age must be positive", "max_clock_skew must not be negative", "retry_after must be at least 1s",
+			"wait_for_sync needs catalog"}},
 		{"no_endpoint", []string{"endpoint must be set"}},
 	}
 	for _, tt := range tests {

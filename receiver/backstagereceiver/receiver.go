@@ -92,9 +92,7 @@ func (r *backstageReceiver) Start(ctx context.Context, host component.Host) erro
 			return err
 		}
 		r.teams = &teamEnricher{catalog: catalog, cfg: r.cfg.CatalogTeams}
-		if catalog.Snapshot() == nil {
-			r.set.Logger.Warn("The catalog has no snapshot yet: events get no teams until its first sync")
-		}
+		r.waitForCatalog(ctx, catalog)
 	}
 	ln, err := r.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {

@@ -1,13 +1,16 @@
 package backstagereceiver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/extension/backstagecatalog"
 	"github.com/insights-collector/insights-collector/internal/semconv"
@@ -35,6 +38,28 @@ func findCatalog(host component.Host, id component.ID) (backstagecatalog.Catalog
 		return nil, fmt.Errorf("catalog: extension %s is not a backstage_catalog extension", id)
 	}
 	return c, nil
+}
+
+// waitForCatalog holds the start until the catalog's first snapshot, for at most catalog_teams.wait_for_sync,
+// and says how it went.
+func (r *backstageReceiver) waitForCatalog(ctx context.Context, catalog backstagecatalog.Catalog) {
+	wait := r.cfg.CatalogTeams.WaitForSync
+	start := time.Now()
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for catalog.Snapshot() == nil && time.Since(start) < wait {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+	switch {
+	case catalog.Snapshot() == nil:
+		r.set.Logger.Warn("The catalog has no snapshot yet: events get no teams until its first sync", zap.Duration("waited", wait))
+	case wait > 0:
+		r.set.Logger.Info("The catalog's snapshot is in: events get teams", zap.Duration("waited", time.Since(start).Round(time.Millisecond)))
+	}
 }
 
 // teams returns a user's teams; nil for a user the catalog does not know, or before its first sync.

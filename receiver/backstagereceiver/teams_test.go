@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/insights-collector/insights-collector/extension/backstagecatalog"
 	"github.com/insights-collector/insights-collector/internal/semconv"
@@ -120,5 +123,53 @@ func BenchmarkTeams(b *testing.B) {
 		if len(e.teams(users[i%len(users)])) != 1 {
 			b.Fatal("no team")
 		}
+	}
+}
+
+// laterCatalog has its first snapshot after a delay.
+type laterCatalog struct {
+	component.StartFunc
+	component.ShutdownFunc
+	snapshot atomic.Pointer[backstagecatalog.Snapshot]
+}
+
+func (c *laterCatalog) Snapshot() *backstagecatalog.Snapshot { return c.snapshot.Load() }
+
+// catalog_teams.wait_for_sync: the start waits for the catalog's first sync, up to the limit, and says so.
+func TestWaitForTheCatalog(t *testing.T) {
+	for name, tc := range map[string]struct {
+		syncAfter, wait time.Duration
+		teams           bool
+		log             string
+	}{
+		"synced while waiting": {syncAfter: 200 * time.Millisecond, wait: 5 * time.Second, teams: true, log: "The catalog's snapshot is in"},
+		"not within the wait":  {syncAfter: time.Hour, wait: 300 * time.Millisecond, log: "events get no teams until its first sync"},
+		"no wait":              {syncAfter: time.Hour, log: "events get no teams until its first sync"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := component.MustNewID("backstage_catalog")
+			catalog := &laterCatalog{}
+			timer := time.AfterFunc(tc.syncAfter, func() { catalog.snapshot.Store(snapshot()) })
+			defer timer.Stop()
+			cfg := createDefaultConfig().(*Config)
+			cfg.Catalog, cfg.AllowAnonymous, cfg.CatalogTeams.WaitForSync = &id, true, tc.wait
+			cfg.NetAddr.Endpoint = "127.0.0.1:0"
+			require.NoError(t, cfg.Validate())
+			core, logs := observer.New(zap.InfoLevel)
+			set := receivertest.NewNopSettings(metadata.Type)
+			set.Logger = zap.New(core)
+			r, err := newReceiver(cfg, set, consumertest.NewNop())
+			require.NoError(t, err)
+			start := time.Now()
+			require.NoError(t, r.Start(context.Background(), catalogHost{componenttest.NewNopHost(), map[component.ID]component.Component{id: catalog}}))
+			defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+			took := time.Since(start)
+			assert.Equal(t, tc.teams, catalog.Snapshot() != nil)
+			assert.Less(t, took, max(tc.wait, time.Second)+time.Second)
+			if tc.wait > 0 && !tc.teams {
+				assert.GreaterOrEqual(t, took, tc.wait, "waited the whole limit")
+			}
+			assert.Equal(t, 1, logs.FilterMessageSnippet(tc.log).Len(), "%v", logs.All())
+		})
 	}
 }
