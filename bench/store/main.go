@@ -348,6 +348,28 @@ SELECT CASE WHEN action = 'not-found' THEN subject ELSE concat(attributes->>'kin
        count(*) FILTER (WHERE action = 'navigate') AS views, count(DISTINCT user_ref), count(*) FILTER (WHERE action = 'not-found')
 FROM events WHERE created_at >= $1 AND created_at < $2 AND plugin_id = 'techdocs' AND (action = 'not-found' OR attributes->>'kind' IS NOT NULL)
 GROUP BY 1 ORDER BY views DESC LIMIT 100`, month},
+		{"retention: weekly cohorts of new users (90 days)", `{"metric":"retention","interval":"week",` + span + `}`, `
+WITH f AS (SELECT user_ref, date_trunc('week', min(created_at)) AS c FROM events GROUP BY 1 HAVING min(created_at) >= $1 AND min(created_at) < $2),
+a AS (SELECT DISTINCT user_ref, date_trunc('week', created_at) AS w FROM events WHERE created_at >= $1 AND created_at < $2)
+SELECT f.c, a.w - f.c AS period, count(*) FROM f JOIN a USING (user_ref) WHERE a.w >= f.c GROUP BY 1, 2 ORDER BY 1, 2`, whole},
+		{"lifecycle: new, returning, resurrecting, dormant per day (28 days)", `{"metric":"lifecycle","interval":"day",` + recent + `}`, `
+WITH a AS (SELECT DISTINCT user_ref, date_trunc('day', created_at) AS d FROM events WHERE created_at >= $1::timestamptz - interval '1 day' AND created_at < $2),
+f AS (SELECT user_ref, date_trunc('day', min(created_at)) AS f FROM events GROUP BY 1),
+s AS (SELECT a.d, CASE WHEN f.f = a.d THEN 'new' WHEN p.user_ref IS NOT NULL THEN 'returning' ELSE 'resurrecting' END AS s
+      FROM a JOIN f USING (user_ref) LEFT JOIN a p ON p.user_ref = a.user_ref AND p.d = a.d - interval '1 day'
+      UNION ALL SELECT p.d + interval '1 day', 'dormant' FROM a p LEFT JOIN a n ON n.user_ref = p.user_ref AND n.d = p.d + interval '1 day' WHERE n.user_ref IS NULL)
+SELECT d, count(*) FILTER (WHERE s = 'new'), count(*) FILTER (WHERE s = 'returning'), count(*) FILTER (WHERE s = 'resurrecting'),
+       count(*) FILTER (WHERE s = 'dormant') FROM s WHERE d >= $1 AND d < $2 GROUP BY 1 ORDER BY 1`, month},
+		{"stickiness: days active per week (28 days)", `{"metric":"stickiness",` + recent + `}`, `
+WITH d AS (SELECT DISTINCT user_ref, date_trunc('day', created_at) AS d FROM events WHERE created_at >= $1 AND created_at < $2),
+uw AS (SELECT user_ref, date_trunc('week', d) AS w, count(*) AS days FROM d GROUP BY 1, 2)
+SELECT days, count(*) FROM uw WHERE w >= $1 AND w + interval '7 days' <= $2 GROUP BY 1 ORDER BY 1`, month},
+		{"funnel: template page, then a run within a week (28 days)", `{"metric":"funnel","funnel":{"steps":[{"event":"backstage.navigate","subject_prefix":"/create"},{"event":"backstage.create"}]},` + recent + `}`, `
+WITH s1 AS (SELECT user_ref, min(created_at) AS t FROM events WHERE created_at >= $1 AND created_at < $2 AND action = 'navigate' AND subject LIKE '/create%' GROUP BY 1),
+s2 AS (SELECT s1.user_ref, min(e.created_at) AS t FROM s1 JOIN events e ON e.user_ref = s1.user_ref AND e.action = 'create'
+       AND e.created_at > s1.t AND e.created_at <= s1.t + interval '7 days' GROUP BY 1)
+SELECT count(*), count(s2.t), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s2.t - s1.t)) FROM s1 LEFT JOIN s2 USING (user_ref)`, month},
+		{"DAU against the 28 days before", `{"metric":"active_users","interval":"day","compare":"previous_period",` + recent + `}`, "", nil},
 		{"team adoption (28 days)", `{"metric":"team_adoption",` + recent + `}`, "", nil},
 		{"team comparison with growth (28 days)", `{"metric":"team_comparison",` + recent + `}`, "", nil},
 		{"onboarding by team (28 days)", `{"metric":"onboarding","group_by":["team"],` + recent + `}`, "", nil},

@@ -34,6 +34,10 @@ type Metric struct {
 	Name        string
 	Description string
 	Interval    intervalUse
+	// Intervals restricts the intervals a metric buckets by (nil: all of them).
+	Intervals []string
+	// Lenses are the ways a metric can look at its data, the first the default (Request.Lens).
+	Lenses []string
 	// NoTimeRange: the metric looks at a fixed recent window (live) and ignores from/to.
 	NoTimeRange bool
 	Filters     []string
@@ -42,11 +46,15 @@ type Metric struct {
 	Columns []Column
 	// UsersColumn holds the distinct users of a breakdown row: rows below the k-anonymity floor are withheld.
 	UsersColumn string
+	// CohortRows: each row is a group of users (a cohort) even without a string column; the floor applies.
+	CohortRows bool
 	// Role is the least role that may query the metric.
 	Role Role
 	// RequiredFilters must be given, with one value each; NeedsGoal: the request names a goal.
 	RequiredFilters []string
 	NeedsGoal       bool
+	// NeedsFunnel: the request describes a funnel (Request.Funnel).
+	NeedsFunnel bool
 	// build writes the statement and returns the result's columns.
 	build func(q *query, b *sqlb) []Column
 	// post, when set, turns the statement's rows into the result (statistics computed in Go).
@@ -177,6 +185,11 @@ func metrics() []*Metric {
 		teamComparisonMetric(),
 		onboardingMetric(),
 		crossTeamMetric(),
+		retentionMetric(),
+		lifecycleMetric(),
+		churnMetric(),
+		stickinessMetric(),
+		funnelMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

@@ -25,6 +25,10 @@ type MetricInfo struct {
 	GroupBy     []string `json:"group_by"`
 	Columns     []Column `json:"columns"`
 	Role        string   `json:"role"`
+	// Intervals are the intervals the metric buckets by, when not all of them.
+	Intervals []string `json:"intervals,omitempty"`
+	// Lenses are the ways the metric can look at its data (the first is the default).
+	Lenses []string `json:"lenses,omitempty"`
 }
 
 // MetricListing is the body of GET /api/v1/metrics.
@@ -41,6 +45,7 @@ func Listing(catalog map[string]*Metric, k int) MetricListing {
 		out.Metrics = append(out.Metrics, MetricInfo{
 			Name: m.Name, Description: m.Description, Interval: [...]string{"none", "optional", "required"}[m.Interval],
 			TimeRange: !m.NoTimeRange, Filters: m.Filters, GroupBy: nonNil(m.GroupBy), Columns: m.Columns, Role: m.Role.String(),
+			Intervals: m.Intervals, Lenses: m.Lenses,
 		})
 	}
 	slices.SortFunc(out.Metrics, func(a, b MetricInfo) int {
@@ -62,10 +67,20 @@ func nonNil(s []string) []string {
 // OpenAPI returns the OpenAPI 3.1 document of the API, built from the catalogue so that it cannot drift from it.
 func OpenAPI(catalog map[string]*Metric) map[string]any {
 	names := make([]string, 0, len(catalog))
-	for name := range catalog {
+	filters, lenses := map[string]any{}, []string{}
+	for name, m := range catalog {
 		names = append(names, name)
+		for _, f := range m.Filters {
+			filters[f] = stringArray()
+		}
+		for _, l := range m.Lenses {
+			if !slices.Contains(lenses, l) {
+				lenses = append(lenses, l)
+			}
+		}
 	}
 	slices.Sort(names)
+	slices.Sort(lenses)
 	errorResponse := func(description string) map[string]any {
 		return map[string]any{"description": description, "content": map[string]any{mediaJSON: map[string]any{"schema": ref("Error")}}}
 	}
@@ -111,8 +126,10 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 					"to":       map[string]any{"type": "string", "description": "RFC 3339, or relative to now"},
 					"interval": map[string]any{"type": "string", "enum": Intervals},
 					"timezone": map[string]any{"type": "string", "description": "IANA time zone of the buckets (default UTC)"},
-					"filters": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
-						FilterPlugin: stringArray(), FilterEntityKind: stringArray(), FilterInstance: stringArray(), FilterExperiment: stringArray()}},
+					"filters":  map[string]any{"type": "object", "additionalProperties": false, "properties": filters},
+					"lens":     map[string]any{"type": "string", "enum": lenses, "description": "how the metric looks at its data (the listing names each metric's lenses)"},
+					"compare": map[string]any{"type": "string", "enum": Compares, "description": "add each number's value over an earlier period " +
+						"(the same length just before, or a year before) and its change: columns <name>_previous, <name>_change, <name>_change_ratio"},
 					"goal": map[string]any{"type": "object", "additionalProperties": false, "description": "experiment_results: what the variants are compared on",
 						"required": []string{"type"}, "properties": map[string]any{
 							"type":        map[string]any{"type": "string", "enum": []string{GoalConversion, GoalEventsPerUser, GoalRetentionD7}},
@@ -132,7 +149,8 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 					"meta": map[string]any{"type": "object", "properties": map[string]any{"metric": map[string]any{"type": "string"},
 						"suppressed_rows": map[string]any{"type": "integer"}, "k_anonymity": map[string]any{"type": "integer"},
 						"query_ms": map[string]any{"type": "number"}, "from_rollups": map[string]any{"type": "boolean"},
-						"sample_ratio_p_value": map[string]any{"type": "number"}, "sample_ratio_mismatch": map[string]any{"type": "boolean"}}}}},
+						"sample_ratio_p_value": map[string]any{"type": "number"}, "sample_ratio_mismatch": map[string]any{"type": "boolean"},
+						"compare_from": map[string]any{"type": "string"}, "compare_to": map[string]any{"type": "string"}}}}},
 				"MetricListing": map[string]any{"type": "object", "properties": map[string]any{
 					"metrics":   map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 					"intervals": stringArray(), "k_anonymity": map[string]any{"type": "integer"}}},

@@ -25,6 +25,11 @@ type Request struct {
 	Limit    int                 `json:"limit,omitempty"`
 	Offset   int                 `json:"offset,omitempty"` // the events metric pages with it
 	Goal     *Goal               `json:"goal,omitempty"`   // experiment_results measures it
+	Lens     string              `json:"lens,omitempty"`   // how the metric looks at its data (retention: first_time, recurring)
+	Funnel   *Funnel             `json:"funnel,omitempty"` // the funnel metric's steps
+	// Compare adds, to each number column, its value over an earlier period and the change: previous_period or
+	// previous_year.
+	Compare string `json:"compare,omitempty"`
 }
 
 // Goal is what an experiment's variants are compared on, for each exposed user from their exposure.
@@ -187,6 +192,16 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		return nil, badRequest("interval", "%s does not bucket by time", m.Name)
 	case req.Interval != "" && !slices.Contains(Intervals, req.Interval):
 		return nil, badRequest("interval", "unknown interval %q: one of %s", req.Interval, strings.Join(Intervals, ", "))
+	case req.Interval != "" && m.Intervals != nil && !slices.Contains(m.Intervals, req.Interval):
+		return nil, badRequest("interval", "%s buckets by %s, not by %s", m.Name, strings.Join(m.Intervals, " or "), req.Interval)
+	}
+	switch {
+	case req.Lens != "" && !slices.Contains(m.Lenses, req.Lens) && len(m.Lenses) == 0:
+		return nil, badRequest("lens", "%s has no lenses", m.Name)
+	case req.Lens != "" && !slices.Contains(m.Lenses, req.Lens):
+		return nil, badRequest("lens", "unknown lens %q of %s: one of %s", req.Lens, m.Name, strings.Join(m.Lenses, ", "))
+	case req.Lens == "" && len(m.Lenses) > 0:
+		q.Lens = m.Lenses[0]
 	}
 	for name, values := range req.Filters {
 		if !slices.Contains(m.Filters, name) {
@@ -201,7 +216,16 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 			return nil, badRequest("filters."+name, "%s needs exactly one %s", m.Name, name)
 		}
 	}
+	switch {
+	case req.Compare != "" && !slices.Contains(Compares, req.Compare):
+		return nil, badRequest("compare", "unknown comparison %q: %s", req.Compare, strings.Join(Compares, " or "))
+	case req.Compare != "" && (m.NoTimeRange || m.Role > RoleViewer):
+		return nil, badRequest("compare", "%s cannot be compared with an earlier period", m.Name)
+	}
 	if err := validateGoal(req.Goal, m); err != nil {
+		return nil, err
+	}
+	if err := validateFunnel(req.Funnel, m); err != nil {
 		return nil, err
 	}
 	for _, g := range req.GroupBy {

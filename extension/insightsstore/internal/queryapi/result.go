@@ -40,6 +40,9 @@ type Meta struct {
 	// weights; SampleRatioMismatch flags p < 0.001: the assignment or the data is broken, do not trust the lifts.
 	SampleRatioPValue   *float64 `json:"sample_ratio_p_value,omitempty"`
 	SampleRatioMismatch bool     `json:"sample_ratio_mismatch,omitempty"`
+	// CompareFrom and CompareTo are the earlier period a comparison (Request.Compare) was made with.
+	CompareFrom time.Time `json:"compare_from,omitzero"`
+	CompareTo   time.Time `json:"compare_to,omitzero"`
 }
 
 // run executes a validated query.
@@ -93,7 +96,7 @@ func floorColumn(m *Metric, columns []Column) int {
 	if m.UsersColumn == "" {
 		return -1
 	}
-	breakdown, at := false, -1
+	breakdown, at := m.CohortRows, -1
 	for i, c := range columns {
 		if c.Type == typeString {
 			breakdown = true

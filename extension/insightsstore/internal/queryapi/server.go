@@ -240,6 +240,9 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 	}
 	q.rollupTZ = s.store.Timezone()
 	res, err := run(r.Context(), s.store.DB(), q, s.k)
+	if err == nil && q.Compare != "" {
+		err = comparePeriods(r.Context(), s.store.DB(), q, s.k, res)
+	}
 	if err != nil {
 		s.logger.Error("Query failed", zap.String("metric", q.Metric), zap.Error(err))
 		entry.Status = http.StatusInternalServerError

@@ -52,6 +52,12 @@ func (b *sqlb) local(q *query, expr string) string {
 	return "timezone(" + b.arg(q.Timezone) + ", " + expr + ")"
 }
 
+// localTime binds an instant as the wall-clock TIMESTAMP of the caller's time zone.
+func (b *sqlb) localTime(q *query, t time.Time) string {
+	tz := b.arg(q.Timezone) // placeholders bind in the text's order
+	return "timezone(" + tz + ", CAST(" + b.arg(t) + " AS TIMESTAMPTZ))"
+}
+
 // localBucket returns the start of the bucket of a wall-clock TIMESTAMP (a plain truncation).
 func (b *sqlb) localBucket(q *query, expr string) string {
 	return "date_trunc('" + q.Interval + "', " + expr + ")"

@@ -1,0 +1,195 @@
+package queryapi
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Funnel is what the funnel metric measures (Request.Funnel).
+type Funnel struct {
+	// Steps are 2 to 10 event filters, in order.
+	Steps []Step `json:"steps"`
+	// WithinHours is the conversion window from a user's first step (default 168: a week).
+	WithinHours int `json:"within_hours,omitempty"`
+	// Session keeps every later step in the session of the first.
+	Session bool `json:"session,omitempty"`
+	// Order is sequential (each step after the one before, other events between them allowed; the default) or
+	// any (each step anywhere in the window after the first step).
+	Order string `json:"order,omitempty"`
+}
+
+// Step matches events: an event name, and optionally a plugin, a subject (exact or by prefix), an entity kind
+// and attributes (of those the store keeps as JSON) with given values.
+type Step struct {
+	Name          string            `json:"name,omitempty"` // a label (default: the event name)
+	Event         string            `json:"event"`
+	Plugin        string            `json:"plugin,omitempty"`
+	Subject       string            `json:"subject,omitempty"`
+	SubjectPrefix string            `json:"subject_prefix,omitempty"`
+	EntityKind    string            `json:"entity_kind,omitempty"`
+	Attributes    map[string]string `json:"attributes,omitempty"`
+}
+
+// Funnel orders.
+const (
+	OrderSequential = "sequential"
+	OrderAny        = "any"
+)
+
+const (
+	maxFunnelSteps     = 10
+	defaultFunnelHours = 7 * 24
+	maxFunnelHours     = 90 * 24
+)
+
+func validateFunnel(f *Funnel, m *Metric) error {
+	switch {
+	case !m.NeedsFunnel && f != nil:
+		return badRequest("funnel", "%s takes no funnel", m.Name)
+	case !m.NeedsFunnel:
+		return nil
+	case f == nil:
+		return badRequest("funnel", "is required: {steps: [{event: backstage.navigate, subject_prefix: /create}, {event: backstage.create}], within_hours: 168}")
+	case len(f.Steps) < 2 || len(f.Steps) > maxFunnelSteps:
+		return badRequest("funnel.steps", "a funnel has 2 to %d steps, not %d", maxFunnelSteps, len(f.Steps))
+	case f.WithinHours < 0 || f.WithinHours > maxFunnelHours:
+		return badRequest("funnel.within_hours", "must be between 1 and %d (90 days)", maxFunnelHours)
+	}
+	switch f.Order {
+	case "":
+		f.Order = OrderSequential
+	case OrderSequential, OrderAny:
+	default:
+		return badRequest("funnel.order", "unknown order %q: %s or %s", f.Order, OrderSequential, OrderAny)
+	}
+	if f.WithinHours == 0 {
+		f.WithinHours = defaultFunnelHours
+	}
+	for i, s := range f.Steps {
+		if s.Event == "" {
+			return badRequest("funnel.steps["+strconv.Itoa(i)+"].event", "names the event of the step (backstage.<action>)")
+		}
+		if s.Name == "" {
+			f.Steps[i].Name = s.Event
+		}
+	}
+	return nil
+}
+
+func funnelMetric() *Metric {
+	return &Metric{
+		Name: "funnel",
+		Description: "A funnel of 2 to 10 steps (funnel.steps: event filters): users whose first step falls in the range, and " +
+			"of them how many went on to each later step within funnel.within_hours of their first step (default a week), " +
+			"in order (funnel.order sequential: each step after the one before; any: anywhere in the window), in the same " +
+			"session if funnel.session; per step the users, the conversion from the first step and from the one before, " +
+			"and the median time from the step before (any order: from the first step); with group_by team, per team of the users' first step (sub-teams' " +
+			"members included). The funnel of a team with fewer than k users at its first step is withheld.",
+		NeedsFunnel: true, Filters: []string{FilterInstance, FilterTeam}, GroupBy: []string{"team"},
+		Columns: []Column{dimension("team (with group_by)"), number("step", "", "1 is the first"), dimension("name"),
+			number("started", "users", "users of the first step"), colUsers,
+			number("conversion", "ratio", "users / users of the first step"), number("step_conversion", "ratio", "users / users of the step before"),
+			number("median_seconds", "s", "median time from the step before (any order: from the first)")},
+		UsersColumn: "started", CohortRows: true, Role: RoleTeamLead, build: funnel,
+	}
+}
+
+// funnel writes one relation per step, s<i>(user_no, session, t1, t<i>), each from the one before.
+func funnel(q *query, b *sqlb) []Column {
+	f := q.Funnel
+	window := "INTERVAL " + strconv.Itoa(f.WithinHours) + " HOUR"
+	instances := b.in("coalesce(e.instance, '')", q.filter(FilterInstance))
+	b.WriteString("WITH s1 AS (SELECT e.user_no, arg_min(e.session_id, e.ts) AS session, arg_min(e.teams, e.ts) AS teams, min(e.ts) AS t1, " +
+		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances + " AND " + stepSQL(b, f.Steps[0]) + " GROUP BY 1)")
+	for i := 1; i < len(f.Steps); i++ {
+		prev := "s" + strconv.Itoa(i) // sequential: after the step before
+		if f.Order == OrderAny {
+			prev = "s1" // anywhere after the first step
+		}
+		b.WriteString(", s" + strconv.Itoa(i+1) + " AS (SELECT s.user_no, s.session, s.t1, min(e.ts) AS t FROM " + prev + " s JOIN events e " +
+			"ON e.user_no = s.user_no AND e.ts > s.t AND e.ts <= s.t1 + " + window)
+		if f.Session {
+			b.WriteString(" AND e.session_id = s.session")
+		}
+		b.WriteString(" WHERE " + stepSQL(b, f.Steps[i]) + instances + " GROUP BY ALL)")
+	}
+	// u: one row per user who started, with the time of each step (NULL: not reached; with any order, a step
+	// counts only if every step before it was reached too).
+	b.WriteString(", u AS (SELECT s1.user_no, s1.teams, s1.t1 AS t1")
+	for i := 2; i <= len(f.Steps); i++ {
+		b.WriteString(", s" + strconv.Itoa(i) + ".t AS t" + strconv.Itoa(i))
+	}
+	b.WriteString(" FROM s1")
+	for i := 2; i <= len(f.Steps); i++ {
+		b.WriteString(" LEFT JOIN s" + strconv.Itoa(i) + " USING (user_no)")
+	}
+	b.WriteString(")")
+	group, team := "", ""
+	source := "u"
+	if q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0 {
+		b.WriteString(", ut AS (SELECT * FROM (" + credited("(SELECT * FROM u WHERE teams IS NOT NULL)", "x.*") + ") WHERE true" + b.inTeams(q, "team") + ")")
+		source = "(SELECT DISTINCT ON (user_no) * FROM ut)"
+		if q.groupBy() == "team" {
+			source, group, team = "ut", "team, ", "team, "
+		}
+	}
+	// steps: a row per (team,) step with its users and the median time from the step before.
+	var parts []string
+	for i := 1; i <= len(f.Steps); i++ {
+		reached := make([]string, i)
+		for j := range reached {
+			reached[j] = "t" + strconv.Itoa(j+1) + " IS NOT NULL"
+		}
+		median := "NULL"
+		if i > 1 {
+			median = "quantile_cont(epoch(t" + strconv.Itoa(i) + ") - epoch(t" + strconv.Itoa(i-1) + "), 0.5) FILTER (WHERE " + strings.Join(reached, " AND ") + ")"
+			if f.Order == OrderAny {
+				median = "quantile_cont(epoch(t" + strconv.Itoa(i) + ") - epoch(t1), 0.5) FILTER (WHERE " + strings.Join(reached, " AND ") + ")"
+			}
+		}
+		parts = append(parts, "SELECT "+group+strconv.Itoa(i)+" AS step, "+b.arg(f.Steps[i-1].Name)+" AS name, count(*) FILTER (WHERE "+
+			strings.Join(reached, " AND ")+") AS users, "+median+" AS median_seconds FROM "+source+" GROUP BY ALL")
+	}
+	b.WriteString(", steps AS (" + strings.Join(parts, " UNION ALL ") + ") SELECT " + team + "step, name, first_value(users) OVER w AS started, users, " +
+		"users / nullif(first_value(users) OVER w, 0) AS conversion, users / nullif(lag(users) OVER w, 0) AS step_conversion, median_seconds " +
+		"FROM steps WINDOW w AS (" + map[bool]string{true: "PARTITION BY team ", false: ""}[team != ""] + "ORDER BY step) ORDER BY " + group + "step")
+	columns := []Column{}
+	if team != "" {
+		columns = append(columns, dimension("team"))
+	}
+	return append(columns, number("step", "", ""), dimension("name"), number("started", "users", ""), colUsers, number("conversion", "ratio", ""),
+		number("step_conversion", "ratio", ""), number("median_seconds", "s", ""))
+}
+
+// stepSQL is the condition on an event (alias e) of a funnel step.
+func stepSQL(b *sqlb, s Step) string {
+	conds := []string{"e.event_name = " + b.arg(s.Event)}
+	if s.Plugin != "" {
+		conds = append(conds, "e.plugin_id = "+b.arg(s.Plugin))
+	}
+	if s.Subject != "" {
+		conds = append(conds, "e.subject = "+b.arg(s.Subject))
+	}
+	if s.SubjectPrefix != "" {
+		conds = append(conds, "starts_with(e.subject, "+b.arg(s.SubjectPrefix)+")")
+	}
+	if s.EntityKind != "" {
+		conds = append(conds, "e.entity_kind = "+b.arg(s.EntityKind))
+	}
+	for _, k := range sortedKeys(s.Attributes) {
+		path, _ := json.Marshal(k) // a quoted JSON path member: any key is safe
+		conds = append(conds, "json_extract_string(e.attributes, "+b.arg("$."+string(path))+") = "+b.arg(s.Attributes[k]))
+	}
+	return "(" + strings.Join(conds, " AND ") + ")"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,113 @@
+package queryapi
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
+)
+
+// funnelEvents: template page → template run, by hand.
+//   - conv0..conv4 (sre): the page, a "Next" click, the run a day later; conv0..conv2 in one session.
+//   - late0..late2 (payments): the page, the run 10 days later (outside a week).
+//   - rev0, rev1 (payments): the run first, then the page: no run after the page.
+//   - mixed0..mixed2 (sre): the page, the run an hour later, the click after the run (in order only for "any").
+func funnelEvents(t *testing.T) *fixture {
+	te := newTeamEvents()
+	event := func(user, team, action, subject string, at time.Time, session string) {
+		te.add(user, team, action, at, "")
+		a := te.records.At(te.records.Len() - 1).Attributes()
+		if subject != "" {
+			a.PutStr(semconv.AttrSubject, subject)
+		}
+		if session != "" {
+			a.PutStr(semconv.AttrSessionID, session)
+		}
+	}
+	start := queryFrom.Add(time.Hour)
+	for i := range 5 {
+		user, session := fmt.Sprintf("k1.conv%d", i), fmt.Sprintf("s-conv%d", i)
+		at := start.Add(time.Duration(i) * time.Minute)
+		event(user, "group:default/sre", semconv.ActionNavigate, "/create/templates/default/go-service", at, session)
+		event(user, "group:default/sre", semconv.ActionClick, "Next", at.Add(time.Minute), session)
+		if i >= 3 {
+			session = "s-later" + user
+		}
+		event(user, "group:default/sre", semconv.ActionCreate, "Task has been created", at.Add(24*time.Hour), session)
+	}
+	for i := range 3 {
+		user := fmt.Sprintf("k1.late%d", i)
+		event(user, "group:default/payments", semconv.ActionNavigate, "/create", start, "")
+		event(user, "group:default/payments", semconv.ActionCreate, "Task has been created", start.Add(10*24*time.Hour), "")
+	}
+	for i := range 2 {
+		user := fmt.Sprintf("k1.rev%d", i)
+		event(user, "group:default/payments", semconv.ActionCreate, "Task has been created", start, "")
+		event(user, "group:default/payments", semconv.ActionNavigate, "/create", start.Add(time.Hour), "")
+	}
+	for i := range 3 {
+		user := fmt.Sprintf("k1.mixed%d", i)
+		event(user, "group:default/sre", semconv.ActionNavigate, "/create", start, "")
+		event(user, "group:default/sre", semconv.ActionCreate, "Task has been created", start.Add(time.Hour), "")
+		event(user, "group:default/sre", semconv.ActionClick, "Next", start.Add(2*time.Hour), "")
+	}
+	return te.serve(t, testTeams)
+}
+
+func funnelRequest(f *Funnel) Request {
+	req := baseRequest("funnel")
+	req.Funnel = f
+	return req
+}
+
+var (
+	stepPage = Step{Name: "template page", Event: "backstage.navigate", SubjectPrefix: "/create"}
+	stepNext = Step{Event: "backstage.click", Subject: "Next"}
+	stepRun  = Step{Name: "template run", Event: "backstage.create"}
+)
+
+func TestFunnel(t *testing.T) {
+	f := funnelEvents(t)
+	res := f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}}))
+	assert.Equal(t, [][]any{
+		{1.0, "template page", 13.0, 13.0, 1.0, nil, nil},
+		{2.0, "template run", 13.0, 8.0, 8.0 / 13, 8.0 / 13, 86400.0}, // the median of conv's 5 days and mixed's 3 hours
+	}, res.Rows)
+
+	res = f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}, WithinHours: 12 * 24}))
+	assert.Equal(t, 11.0, res.Rows[1][3], "a 12-day window lets the late ones in")
+
+	res = f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}, Session: true}))
+	assert.Equal(t, 3.0, res.Rows[1][3], "conv0..conv2 ran the template in the page's session")
+
+	res = f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepNext, stepRun}}))
+	assert.Equal(t, []any{13.0, 8.0, 5.0}, column(t, res, "users"), "mixed clicked Next after the run")
+	res = f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepNext, stepRun}, Order: OrderAny}))
+	assert.Equal(t, []any{13.0, 8.0, 8.0}, column(t, res, "users"), "in any order, mixed went through all three")
+
+	req := funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}})
+	req.GroupBy = []string{"team"}
+	res = f.query(t, req)
+	assert.Equal(t, [][]any{
+		{"group:default/payments", 1.0, "template page", 5.0, 5.0, 1.0, nil, nil},
+		{"group:default/payments", 2.0, "template run", 5.0, 0.0, 0.0, 0.0, nil},
+		{"group:default/platform", 1.0, "template page", 8.0, 8.0, 1.0, nil, nil},
+		{"group:default/platform", 2.0, "template run", 8.0, 8.0, 1.0, 1.0, 86400.0},
+		{"group:default/sre", 1.0, "template page", 8.0, 8.0, 1.0, nil, nil},
+		{"group:default/sre", 2.0, "template run", 8.0, 8.0, 1.0, 1.0, 86400.0},
+	}, res.Rows, "sre's members count for platform too")
+
+	for name, bad := range map[string]*Funnel{
+		"one step":  {Steps: []Step{stepPage}},
+		"no event":  {Steps: []Step{stepPage, {Plugin: "scaffolder"}}},
+		"order":     {Steps: []Step{stepPage, stepRun}, Order: "sideways"},
+		"too long":  {Steps: []Step{stepPage, stepRun}, WithinHours: 100 * 24},
+		"no funnel": nil,
+	} {
+		assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, funnelRequest(bad)).status, name)
+	}
+}
