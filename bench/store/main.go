@@ -369,6 +369,8 @@ WITH s1 AS (SELECT user_ref, min(created_at) AS t FROM events WHERE created_at >
 s2 AS (SELECT s1.user_ref, min(e.created_at) AS t FROM s1 JOIN events e ON e.user_ref = s1.user_ref AND e.action = 'create'
        AND e.created_at > s1.t AND e.created_at <= s1.t + interval '7 days' GROUP BY 1)
 SELECT count(*), count(s2.t), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s2.t - s1.t)) FROM s1 LEFT JOIN s2 USING (user_ref)`, month},
+		{"paths: 3 steps on from TechDocs, by route (28 days)", `{"metric":"paths","paths":{"anchor":{"plugin":"techdocs"},"node":"route"},` + recent + `}`, "", nil},
+		{"paths: top journeys of sessions (28 days)", `{"metric":"paths","lens":"journeys",` + recent + `}`, "", nil},
 		{"DAU against the 28 days before", `{"metric":"active_users","interval":"day","compare":"previous_period",` + recent + `}`, "", nil},
 		{"team adoption (28 days)", `{"metric":"team_adoption",` + recent + `}`, "", nil},
 		{"team comparison with growth (28 days)", `{"metric":"team_comparison",` + recent + `}`, "", nil},

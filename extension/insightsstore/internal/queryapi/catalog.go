@@ -190,6 +190,7 @@ func metrics() []*Metric {
 		churnMetric(),
 		stickinessMetric(),
 		funnelMetric(),
+		pathsMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

@@ -29,6 +29,8 @@ type MetricInfo struct {
 	Intervals []string `json:"intervals,omitempty"`
 	// Lenses are the ways the metric can look at its data (the first is the default).
 	Lenses []string `json:"lenses,omitempty"`
+	// Parameters are the request's objects the metric reads (goal, funnel, paths), required or optional.
+	Parameters []string `json:"parameters,omitempty"`
 }
 
 // MetricListing is the body of GET /api/v1/metrics.
@@ -45,7 +47,7 @@ func Listing(catalog map[string]*Metric, k int) MetricListing {
 		out.Metrics = append(out.Metrics, MetricInfo{
 			Name: m.Name, Description: m.Description, Interval: [...]string{"none", "optional", "required"}[m.Interval],
 			TimeRange: !m.NoTimeRange, Filters: m.Filters, GroupBy: nonNil(m.GroupBy), Columns: m.Columns, Role: m.Role.String(),
-			Intervals: m.Intervals, Lenses: m.Lenses,
+			Intervals: m.Intervals, Lenses: m.Lenses, Parameters: m.parameters(),
 		})
 	}
 	slices.SortFunc(out.Metrics, func(a, b MetricInfo) int {
@@ -54,6 +56,20 @@ func Listing(catalog map[string]*Metric, k int) MetricListing {
 		}
 		return 1
 	})
+	return out
+}
+
+// parameters names the request objects a metric reads.
+func (m *Metric) parameters() []string {
+	var out []string
+	for _, p := range []struct {
+		name  string
+		reads bool
+	}{{"goal", m.NeedsGoal}, {"funnel", m.NeedsFunnel}, {"paths", m.Name == "paths"}} {
+		if p.reads {
+			out = append(out, p.name)
+		}
+	}
 	return out
 }
 
@@ -136,10 +152,30 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 							"event":       map[string]any{"type": "string", "description": "conversion: the event name converted to (backstage.<action>)"},
 							"within_days": map[string]any{"type": "integer", "minimum": 1, "maximum": 90},
 							"control":     map[string]any{"type": "string", "default": "control"}}},
+					"funnel": map[string]any{"type": "object", "additionalProperties": false, "description": "funnel: its steps", "required": []string{"steps"},
+						"properties": map[string]any{
+							"steps":        map[string]any{"type": "array", "minItems": 2, "maxItems": maxFunnelSteps, "items": ref("Step")},
+							"within_hours": map[string]any{"type": "integer", "minimum": 1, "maximum": maxFunnelHours, "default": defaultFunnelHours},
+							"session":      map[string]any{"type": "boolean", "description": "every step in the session of the first"},
+							"order":        map[string]any{"type": "string", "enum": []string{OrderSequential, OrderAny}, "default": OrderSequential}}},
+					"paths": map[string]any{"type": "object", "additionalProperties": false, "description": "paths: what it walks",
+						"properties": map[string]any{
+							"anchor": ref("Step"),
+							"depth":  map[string]any{"type": "integer", "minimum": 1, "maximum": maxPathDepth, "default": defaultPathDepth},
+							"node":   map[string]any{"type": "string", "enum": []string{NodePlugin, NodeRoute}, "default": NodePlugin}}},
 					"group_by": map[string]any{"type": "array", "maxItems": 1, "items": map[string]any{"type": "string"}},
 					"limit":    map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit},
 					"offset":   map[string]any{"type": "integer", "minimum": 0},
 				}},
+				"Step": map[string]any{"type": "object", "additionalProperties": false, "description": "events matching all of the given fields",
+					"properties": map[string]any{
+						"name":           map[string]any{"type": "string", "description": "a label (default: the event name)"},
+						"event":          map[string]any{"type": "string", "description": "backstage.<action>; a paths anchor is always backstage.navigate"},
+						"plugin":         map[string]any{"type": "string"},
+						"subject":        map[string]any{"type": "string"},
+						"subject_prefix": map[string]any{"type": "string"},
+						"entity_kind":    map[string]any{"type": "string"},
+						"attributes":     map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}}},
 				"Column": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"},
 					"type": map[string]any{"type": "string", "enum": []string{typeTime, typeString, typeNumber}}, "unit": map[string]any{"type": "string"},
 					"description": map[string]any{"type": "string"}}},

@@ -27,6 +27,7 @@ type Request struct {
 	Goal     *Goal               `json:"goal,omitempty"`   // experiment_results measures it
 	Lens     string              `json:"lens,omitempty"`   // how the metric looks at its data (retention: first_time, recurring)
 	Funnel   *Funnel             `json:"funnel,omitempty"` // the funnel metric's steps
+	Paths    *Paths              `json:"paths,omitempty"`  // what the paths metric walks
 	// Compare adds, to each number column, its value over an earlier period and the change: previous_period or
 	// previous_year.
 	Compare string `json:"compare,omitempty"`
@@ -226,6 +227,9 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		return nil, err
 	}
 	if err := validateFunnel(req.Funnel, m); err != nil {
+		return nil, err
+	}
+	if err := validatePaths(req.Paths, m); err != nil {
 		return nil, err
 	}
 	for _, g := range req.GroupBy {

@@ -1,0 +1,224 @@
+package queryapi
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
+)
+
+// pathSessions returns the simulated sessions that began (first page view) in the query range, as their users
+// and their page views' nodes, a node repeated in a row once (with whether the anchor matched in the run).
+func pathSessions(f *fixture, node func(wireformat.Occurrence) string, anchor func(wireformat.Occurrence) bool) (users []string, walks [][]pathView) {
+	bySession := map[string][]wireformat.Occurrence{}
+	var order []string
+	for _, e := range f.events {
+		if e.Action != semconv.ActionNavigate {
+			continue
+		}
+		if bySession[e.SessionID] == nil {
+			order = append(order, e.SessionID)
+		}
+		bySession[e.SessionID] = append(bySession[e.SessionID], e)
+	}
+	for _, id := range order {
+		views := bySession[id]
+		sort.SliceStable(views, func(i, j int) bool { return views[i].Time.Before(views[j].Time) })
+		if !inRange(views[0].Time) {
+			continue
+		}
+		var walk []pathView
+		for _, v := range views {
+			n := node(v)
+			if len(walk) > 0 && walk[len(walk)-1].node == n {
+				walk[len(walk)-1].hit = walk[len(walk)-1].hit || anchor(v)
+				continue
+			}
+			walk = append(walk, pathView{node: n, hit: anchor(v)})
+		}
+		users, walks = append(users, views[0].User), append(walks, walk)
+	}
+	return users, walks
+}
+
+type pathView struct {
+	node string
+	hit  bool
+}
+
+type edge struct {
+	step           int
+	source, target string
+}
+
+// expectedEdges walks each session from its anchor (first hit; without one, the first view) forward, or back to
+// its last hit (the last view), and counts the edges' sessions and users; edges of fewer than k users are dropped.
+func expectedEdges(users []string, walks [][]pathView, depth int, previous, anchored bool) map[edge][2]int {
+	sessions, people := map[edge]int{}, map[edge]map[string]bool{}
+	add := func(e edge, user string) {
+		sessions[e]++
+		if people[e] == nil {
+			people[e] = map[string]bool{}
+		}
+		people[e][user] = true
+	}
+	for s, walk := range walks {
+		a := -1
+		switch {
+		case !anchored && !previous:
+			a = 0
+		case !anchored:
+			a = len(walk) - 1
+		default:
+			for i, v := range walk {
+				if v.hit && (a < 0 || previous) {
+					a = i
+				}
+			}
+		}
+		if a < 0 {
+			continue
+		}
+		for step := 1; step <= depth; step++ {
+			if previous {
+				i := a - step + 1
+				if i < 0 {
+					break
+				}
+				source := pathStart
+				if i > 0 {
+					source = walk[i-1].node
+				}
+				add(edge{step, source, walk[i].node}, users[s])
+				continue
+			}
+			i := a + step - 1
+			if i >= len(walk) {
+				break
+			}
+			target := pathEnd
+			if i+1 < len(walk) {
+				target = walk[i+1].node
+			}
+			add(edge{step, walk[i].node, target}, users[s])
+		}
+	}
+	out := map[edge][2]int{}
+	for e, n := range sessions {
+		if len(people[e]) >= testK {
+			out[e] = [2]int{n, len(people[e])}
+		}
+	}
+	return out
+}
+
+func gotEdges(t *testing.T, res Result) map[edge][2]int {
+	t.Helper()
+	out := map[edge][2]int{}
+	for _, row := range res.Rows {
+		e := edge{int(row[0].(float64)), row[1].(string), row[2].(string)}
+		require.Equal(t, fmt.Sprintf("%d:%s", e.step-1, e.source), row[3])
+		require.Equal(t, fmt.Sprintf("%d:%s", e.step, e.target), row[4])
+		out[e] = [2]int{int(row[5].(float64)), int(row[6].(float64))}
+	}
+	return out
+}
+
+var (
+	entityPage   = regexp.MustCompile(`^/(catalog|docs)/[^/]+/([^/]+)/[^/]+`)
+	templatePage = regexp.MustCompile(`^/create/templates/[^/]+/[^/]+`)
+)
+
+func pluginNode(e wireformat.Occurrence) string { return e.Context["pluginId"].(string) }
+
+func routeNode(e wireformat.Occurrence) string {
+	path, _, _ := strings.Cut(e.Subject, "?")
+	path, _, _ = strings.Cut(path, "#")
+	path = entityPage.ReplaceAllString(path, "/$1/:namespace/$2/:name")
+	return templatePage.ReplaceAllString(path, "/create/templates/:namespace/:name")
+}
+
+func TestPaths(t *testing.T) {
+	f := setup(t)
+	noAnchor := func(wireformat.Occurrence) bool { return false }
+	techdocs := func(e wireformat.Occurrence) bool { return pluginNode(e) == "techdocs" }
+	for _, tc := range []struct {
+		name     string
+		paths    *Paths
+		lens     string
+		node     func(wireformat.Occurrence) string
+		anchor   func(wireformat.Occurrence) bool
+		depth    int
+		previous bool
+	}{
+		{name: "from the session's first page", node: pluginNode, anchor: noAnchor, depth: defaultPathDepth},
+		{name: "after TechDocs", paths: &Paths{Anchor: &Step{Plugin: "techdocs"}, Depth: 4}, node: pluginNode, anchor: techdocs, depth: 4},
+		{name: "into the session's last page", lens: LensPrevious, node: pluginNode, anchor: noAnchor, depth: defaultPathDepth, previous: true},
+		{name: "before TechDocs", lens: LensPrevious, paths: &Paths{Anchor: &Step{Plugin: "techdocs"}}, node: pluginNode, anchor: techdocs, depth: defaultPathDepth, previous: true},
+		{name: "by route", paths: &Paths{Node: NodeRoute, Depth: 2}, node: routeNode, anchor: noAnchor, depth: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := baseRequest("paths")
+			req.Paths, req.Lens, req.Limit = tc.paths, tc.lens, maxLimit
+			res := f.query(t, req)
+			users, walks := pathSessions(f, tc.node, tc.anchor)
+			want := expectedEdges(users, walks, tc.depth, tc.previous, tc.paths != nil && tc.paths.Anchor != nil)
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, gotEdges(t, res))
+		})
+	}
+
+	t.Run("journeys", func(t *testing.T) {
+		req := baseRequest("paths")
+		req.Lens, req.Limit = LensJourneys, maxLimit
+		res := f.query(t, req)
+		users, walks := pathSessions(f, pluginNode, noAnchor)
+		sessions, people := map[string]int{}, map[string]map[string]bool{}
+		for s, walk := range walks {
+			var nodes []string
+			for _, v := range walk[:min(len(walk), defaultPathDepth)] {
+				nodes = append(nodes, v.node)
+			}
+			j := strings.Join(nodes, " → ")
+			if len(walk) > defaultPathDepth {
+				j += " → …"
+			}
+			sessions[j]++
+			if people[j] == nil {
+				people[j] = map[string]bool{}
+			}
+			people[j][users[s]] = true
+		}
+		want := map[string][2]int{}
+		for j, n := range sessions {
+			if len(people[j]) >= testK {
+				want[j] = [2]int{n, len(people[j])}
+			}
+		}
+		got := map[string][2]int{}
+		for _, row := range res.Rows {
+			got[row[0].(string)] = [2]int{int(row[1].(float64)), int(row[2].(float64))}
+		}
+		assert.Equal(t, want, got)
+		assert.GreaterOrEqual(t, res.Rows[0][1], res.Rows[len(res.Rows)-1][1], "the most common first")
+	})
+
+	for name, bad := range map[string]*Paths{
+		"depth":        {Depth: maxPathDepth + 1},
+		"node":         {Node: "team"},
+		"anchor event": {Anchor: &Step{Event: "backstage.click", Plugin: "catalog"}},
+		"empty anchor": {Anchor: &Step{}},
+	} {
+		req := baseRequest("paths")
+		req.Paths = bad
+		assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, req).status, name)
+	}
+}
