@@ -26,6 +26,9 @@ const (
 	numActivities
 )
 
+// activityPlugins are the plugins of the activities.
+var activityPlugins = [numActivities]string{"catalog", "search", "scaffolder", "techdocs", "api-docs", "kubernetes", "user-settings"}
+
 // activityWeights are the organisation-wide shares of the activities.
 var activityWeights = [numActivities]float64{0.34, 0.2, 0.08, 0.2, 0.08, 0.07, 0.03}
 
@@ -46,7 +49,7 @@ func (w *World) DayStart(day int) time.Time { return w.start.AddDate(0, 0, day) 
 
 func (w *World) userDay(i, day int, date time.Time) []wireformat.Occurrence {
 	u := &w.Users[i]
-	if day < u.JoinDay {
+	if day < u.JoinDay || (u.dropsOut && day > u.JoinDay) {
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(w.cfg.Seed^(uint64(i+1)*0x9E3779B97F4A7C15), uint64(day)+1))
@@ -70,8 +73,10 @@ func (w *World) userDay(i, day int, date time.Time) []wireformat.Occurrence {
 		if earliest := end.Add(40 * time.Minute); start.Before(earliest) {
 			start = earliest.Add(time.Duration(rng.IntN(3600)) * time.Second)
 		}
-		s := &session{w: w, u: u, rng: rng, t: start, id: newUUID(rng)}
-		s.run(firstDay && n == 0)
+		s := &session{w: w, u: u, rng: rng, t: start, id: newUUID(rng), day: day}
+		if !s.run(firstDay && n == 0) {
+			return append(out, s.events...) // the user left
+		}
 		out = append(out, s.events...)
 		end = s.t
 	}
@@ -121,10 +126,12 @@ type session struct {
 	rng    *rand.Rand
 	t      time.Time
 	id     string
+	day    int
 	events []wireformat.Occurrence
 }
 
-func (s *session) run(firstEver bool) {
+// run simulates the session; false: the user left for good.
+func (s *session) run(firstEver bool) bool {
 	s.emit(semconv.ActionNavigate, "/", nil, nil, "app", "app/root")
 	s.pause(150 * time.Millisecond)
 	s.emit(semconv.ActionSignIn, "success", nil, nil, "app", "sign-in-page:app")
@@ -133,6 +140,9 @@ func (s *session) run(firstEver bool) {
 	if firstEver {
 		// Onboarding: new users read the getting-started docs and look around the catalog.
 		s.step(actDocs)
+		if s.u.dropsOut {
+			return false
+		}
 		s.step(actCatalog)
 	}
 	steps := 1 + min(geometric(s.rng, 0.25), 14)
@@ -144,6 +154,14 @@ func (s *session) run(firstEver bool) {
 		s.pause(25 * time.Second)
 		s.step(actTemplate)
 	}
+	return true
+}
+
+// gone says whether a use of a plugin does not happen: it collapsed (Scenarios.Collapse). It draws only for
+// the collapsed plugin after the collapse, so that the other sessions are as without the scenario.
+func (s *session) gone(plugin string) bool {
+	c := s.w.cfg.Scenarios.Collapse
+	return c != nil && plugin == c.Plugin && s.day >= c.Day && s.rng.Float64() >= c.Share
 }
 
 func (s *session) pickActivity() int {
@@ -162,6 +180,9 @@ func (s *session) pickActivity() int {
 }
 
 func (s *session) step(activity int) {
+	if s.gone(activityPlugins[activity]) {
+		return
+	}
 	switch activity {
 	case actCatalog:
 		s.navigate("/catalog", "catalog", "page:catalog", nil)
@@ -211,6 +232,9 @@ func (s *session) openEntity(e Entity, from string) {
 
 // tab clicks an entity page tab and lands on it.
 func (s *session) tab(e Entity, label, sub, pluginID, extensionID string) {
+	if s.gone(pluginID) {
+		return
+	}
 	path := entityPath(e) + "/" + sub
 	s.emitWithEntity(semconv.ActionClick, label, nil, map[string]any{"to": path}, "catalog", "page:catalog/entity", e.Ref())
 	s.pause(50 * time.Millisecond)

@@ -183,13 +183,17 @@ func TestIntensityScalesTraffic(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	for name, mutate := range map[string]func(*Config){
-		"no users":       func(c *Config) { c.Users = 0 },
-		"too many teams": func(c *Config) { c.Teams = c.Users + 1 },
-		"no days":        func(c *Config) { c.Days = 0 },
-		"bad share":      func(c *Config) { c.NewUserShare = 2 },
-		"no intensity":   func(c *Config) { c.Intensity = 0 },
-		"tiny catalog":   func(c *Config) { c.Entities = 1 },
-		"no templates":   func(c *Config) { c.Templates = 0 },
+		"no users":                      func(c *Config) { c.Users = 0 },
+		"too many teams":                func(c *Config) { c.Teams = c.Users + 1 },
+		"no days":                       func(c *Config) { c.Days = 0 },
+		"bad share":                     func(c *Config) { c.NewUserShare = 2 },
+		"no intensity":                  func(c *Config) { c.Intensity = 0 },
+		"tiny catalog":                  func(c *Config) { c.Entities = 1 },
+		"no templates":                  func(c *Config) { c.Templates = 0 },
+		"collapse of an unknown plugin": func(c *Config) { c.Scenarios.Collapse = &Collapse{Plugin: "jenkins", Day: 3} },
+		"collapse after the period":     func(c *Config) { c.Scenarios.Collapse = &Collapse{Plugin: "techdocs", Day: c.Days} },
+		"growing team out of range":     func(c *Config) { c.Scenarios.GrowingTeam = c.Teams + 1 },
+		"drop-off share":                func(c *Config) { c.Scenarios.OnboardingDropOff = -0.1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -198,4 +202,68 @@ func TestConfigValidation(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+func TestScenarios(t *testing.T) {
+	t.Run("a plugin's usage collapses on a day", func(t *testing.T) {
+		usesPerDay := func(w *World) []int {
+			out := make([]int, w.cfg.Days)
+			for d := range w.cfg.Days {
+				for _, e := range w.Day(d) {
+					if e.Action == semconv.ActionNavigate && e.Context["pluginId"] == "techdocs" {
+						out[d]++
+					}
+				}
+			}
+			return out
+		}
+		plain := usesPerDay(testWorld(t))
+		collapsed := usesPerDay(testWorld(t, func(c *Config) { c.Scenarios.Collapse = &Collapse{Plugin: "techdocs", Day: 14, Share: 0.1} }))
+		assert.Equal(t, plain[:14], collapsed[:14], "nothing changes before the collapse")
+		before, after := 0, 0
+		for d := 14; d < 28; d++ {
+			before, after = before+plain[d], after+collapsed[d]
+		}
+		assert.InDelta(t, 0.1, float64(after)/float64(before), 0.05)
+	})
+	t.Run("a team grows", func(t *testing.T) {
+		w := testWorld(t, func(c *Config) { c.Scenarios.GrowingTeam = 2 })
+		joined := map[int]int{}
+		for _, u := range w.Users {
+			if u.Teams[0] == w.Teams[1] {
+				require.Positive(t, u.JoinDay, "nobody of the team was there before")
+				joined[u.JoinDay/7]++
+			}
+		}
+		assert.Len(t, joined, 4, "members join in every week")
+	})
+	t.Run("new users drop off during onboarding", func(t *testing.T) {
+		w := testWorld(t, func(c *Config) { c.Scenarios.OnboardingDropOff = 0.5 })
+		days := map[string]map[int]bool{}
+		reachedCatalog := map[string]bool{}
+		for d := range w.cfg.Days {
+			for _, e := range w.Day(d) {
+				if days[e.User] == nil {
+					days[e.User] = map[int]bool{}
+				}
+				days[e.User][d] = true
+				if e.Context["pluginId"] == "catalog" {
+					reachedCatalog[e.User] = true
+				}
+			}
+		}
+		dropped, joiners := 0, 0
+		for _, u := range w.Users {
+			if u.JoinDay == 0 {
+				continue
+			}
+			joiners++
+			if u.dropsOut {
+				dropped++
+				assert.Equal(t, map[int]bool{u.JoinDay: true}, days[u.Ref], "seen on the day they joined only")
+				assert.False(t, reachedCatalog[u.Ref], "never reached the catalog")
+			}
+		}
+		assert.InDelta(t, 0.5, float64(dropped)/float64(joiners), 0.15)
+	})
 }

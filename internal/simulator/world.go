@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/insights-collector/insights-collector/internal/growthbook"
@@ -33,6 +34,28 @@ type Config struct {
 	// Experiment, when set, makes people behave differently by variant: a true effect for the experiment
 	// results to find.
 	Experiment *Experiment
+	// Scenarios plant behaviours for the analytics to find (none by default).
+	Scenarios Scenarios
+}
+
+// Scenarios are behaviours the advanced analytics should detect.
+type Scenarios struct {
+	// Collapse makes a plugin's usage collapse on a day.
+	Collapse *Collapse
+	// GrowingTeam is the rank in World.Teams (1: the first) of a team whose members join one by one over the
+	// period, none before it; 0: none.
+	GrowingTeam int
+	// OnboardingDropOff is the share of new users who leave for good after the first step of their onboarding
+	// (the getting-started docs), never reaching the catalog.
+	OnboardingDropOff float64
+}
+
+// Collapse: from day Day (an index into the period) on, only Share of the uses of Plugin still happen; the
+// sessions that would have used it are shorter.
+type Collapse struct {
+	Plugin string
+	Day    int
+	Share  float64
 }
 
 // Experiment assigns users to variants as the cohort processor does (GrowthBook's v2 hash of the seed and the
@@ -77,6 +100,26 @@ func (c Config) Validate() error {
 	case c.Intensity <= 0:
 		return fmt.Errorf("intensity must be positive, not %v", c.Intensity)
 	}
+	return c.Scenarios.validate(c)
+}
+
+func (s Scenarios) validate(c Config) error {
+	if col := s.Collapse; col != nil {
+		switch {
+		case !slices.Contains(activityPlugins[:], col.Plugin):
+			return fmt.Errorf("collapse: unknown plugin %q (one of %v)", col.Plugin, activityPlugins)
+		case col.Day < 0 || col.Day >= c.Days:
+			return fmt.Errorf("collapse: the day must be within the %d simulated days, not %d", c.Days, col.Day)
+		case col.Share < 0 || col.Share > 1:
+			return fmt.Errorf("collapse: the share must be between 0 and 1, not %v", col.Share)
+		}
+	}
+	switch {
+	case s.GrowingTeam < 0 || s.GrowingTeam > c.Teams:
+		return fmt.Errorf("growing team: the rank must be between 1 and the number of teams (%d), not %d", c.Teams, s.GrowingTeam)
+	case s.OnboardingDropOff < 0 || s.OnboardingDropOff > 1:
+		return fmt.Errorf("onboarding drop-off must be between 0 and 1, not %v", s.OnboardingDropOff)
+	}
 	return nil
 }
 
@@ -92,6 +135,8 @@ type User struct {
 	affinity [numActivities]float64
 	// effect is the extra probability of a template run per session (the experiment's effect on the user).
 	effect float64
+	// dropsOut: a new user who leaves during their first session, for good (Scenarios.OnboardingDropOff).
+	dropsOut bool
 }
 
 // Entity is a catalog entity.
@@ -208,7 +253,27 @@ func (w *World) buildUsers(rng *rand.Rand) {
 		if e := w.cfg.Experiment; e != nil {
 			u.effect = e.Effects[e.variantOf(u.Ref)]
 		}
+		if share := w.cfg.Scenarios.OnboardingDropOff; share > 0 && u.JoinDay > 0 { // no draw without the scenario
+			u.dropsOut = rng.Float64() < share
+		}
 		w.Users = append(w.Users, u)
+	}
+	if rank := w.cfg.Scenarios.GrowingTeam; rank > 0 && w.cfg.Days > 1 {
+		w.growTeam(w.Teams[rank-1])
+	}
+}
+
+// growTeam makes a team's members (by their first team) join one by one, evenly over the period.
+func (w *World) growTeam(team string) {
+	var members []int
+	for i, u := range w.Users {
+		if u.Teams[0] == team {
+			members = append(members, i)
+		}
+	}
+	for k, i := range members {
+		w.Users[i].JoinDay = 1 + k*(w.cfg.Days-1)/len(members)
+		w.Users[i].dropsOut = false
 	}
 }
 

@@ -186,7 +186,7 @@ func TestMetricListingAndOpenAPI(t *testing.T) {
 }
 
 func TestErasureIsAuditedAndComplete(t *testing.T) {
-	f := newFixture(t, t.TempDir(), "Europe/Berlin") // its own: erasure changes the data the other tests compare with
+	f := newFixture(t, t.TempDir(), "Europe/Berlin", nil) // its own: erasure changes the data the other tests compare with
 	defer f.close()
 	victim := f.events[0].User
 	a := f.do(t, http.MethodDelete, "/api/v1/users/"+url.PathEscape(victim), adminToken, nil)

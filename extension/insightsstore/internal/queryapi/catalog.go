@@ -1,6 +1,8 @@
 package queryapi
 
 import (
+	"context"
+	"database/sql"
 	"strconv"
 	"time"
 
@@ -55,10 +57,14 @@ type Metric struct {
 	NeedsGoal       bool
 	// NeedsFunnel: the request describes a funnel (Request.Funnel).
 	NeedsFunnel bool
+	// NeedsSeries: the request names a series of another metric (Request.Series).
+	NeedsSeries bool
 	// build writes the statement and returns the result's columns.
 	build func(q *query, b *sqlb) []Column
 	// post, when set, turns the statement's rows into the result (statistics computed in Go).
 	post func(q *query, res *Result)
+	// derive, instead of build, computes the result from other metrics' (q.inner).
+	derive func(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error)
 }
 
 // Trailing windows of the active-user counts (4 whole weeks, so that every weekday counts equally).
@@ -191,6 +197,8 @@ func metrics() []*Metric {
 		stickinessMetric(),
 		funnelMetric(),
 		pathsMetric(),
+		forecastMetric(),
+		anomaliesMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

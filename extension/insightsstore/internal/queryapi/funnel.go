@@ -18,6 +18,8 @@ type Funnel struct {
 	// Order is sequential (each step after the one before, other events between them allowed; the default) or
 	// any (each step anywhere in the window after the first step).
 	Order string `json:"order,omitempty"`
+	// NewUsers keeps the users first seen in the range: an onboarding funnel.
+	NewUsers bool `json:"new_users,omitempty"`
 }
 
 // Step matches events: an event name, and optionally a plugin, a subject (exact or by prefix), an entity kind
@@ -84,7 +86,7 @@ func funnelMetric() *Metric {
 		Description: "A funnel of 2 to 10 steps (funnel.steps: event filters): users whose first step falls in the range, and " +
 			"of them how many went on to each later step within funnel.within_hours of their first step (default a week), " +
 			"in order (funnel.order sequential: each step after the one before; any: anywhere in the window), in the same " +
-			"session if funnel.session; per step the users, the conversion from the first step and from the one before, " +
+			"session if funnel.session; only users first seen in the range if funnel.new_users (an onboarding funnel); per step the users, the conversion from the first step and from the one before, " +
 			"and the median time from the step before (any order: from the first step); with group_by team, per team of the users' first step (sub-teams' " +
 			"members included). The funnel of a team with fewer than k users at its first step is withheld.",
 		NeedsFunnel: true, Filters: []string{FilterInstance, FilterTeam}, GroupBy: []string{"team"},
@@ -102,7 +104,11 @@ func funnel(q *query, b *sqlb) []Column {
 	window := "INTERVAL " + strconv.Itoa(f.WithinHours) + " HOUR"
 	instances := b.in("coalesce(e.instance, '')", q.filter(FilterInstance))
 	b.WriteString("WITH s1 AS (SELECT e.user_no, arg_min(e.session_id, e.ts) AS session, arg_min(e.teams, e.ts) AS teams, min(e.ts) AS t1, " +
-		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances + " AND " + stepSQL(b, f.Steps[0]) + " GROUP BY 1)")
+		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances + " AND " + stepSQL(b, f.Steps[0]))
+	if f.NewUsers {
+		b.WriteString(" AND e.user_no IN (SELECT user_no FROM users GROUP BY 1 HAVING " + b.timeRange("min(first_seen)", q, 0) + ")")
+	}
+	b.WriteString(" GROUP BY 1)")
 	for i := 1; i < len(f.Steps); i++ {
 		prev := "s" + strconv.Itoa(i) // sequential: after the step before
 		if f.Order == OrderAny {

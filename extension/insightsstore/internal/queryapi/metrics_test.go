@@ -135,9 +135,25 @@ func fixtureIn(t *testing.T, rollupTZ string) *fixture {
 			require.NoError(t, err)
 			sharedDir = dir
 		}
-		shared[rollupTZ] = newFixture(t, sharedDir, rollupTZ)
+		shared[rollupTZ] = newFixture(t, sharedDir, rollupTZ, nil)
 	}
 	return shared[rollupTZ]
+}
+
+// scenarioFixture is a store of a simulation with the behaviours the advanced analytics must detect:
+// search collapses on day 28 (a Monday) to a tenth, the second team grows from nobody, and 40% of new users
+// leave during onboarding.
+func scenarioFixture(t *testing.T) *fixture {
+	t.Helper()
+	const key = "scenarios"
+	if shared[key] == nil {
+		fixtureIn(t, "UTC") // makes the directory
+		shared[key] = newFixture(t, sharedDir, "UTC", func(c *simulator.Config) {
+			c.Users, c.Intensity = 120, 3
+			c.Scenarios = simulator.Scenarios{Collapse: &simulator.Collapse{Plugin: "search", Day: 28, Share: 0.1}, GrowingTeam: 2, OnboardingDropOff: 0.4}
+		})
+	}
+	return shared[key]
 }
 
 // forEachStore runs a metric's test on two stores of the same events: one whose rollups are cut in the
@@ -154,13 +170,19 @@ func (f *fixture) close() {
 	_ = f.store.Close(context.Background())
 }
 
-// newFixture stores five weeks of a simulated 80-person organisation and serves the API over it.
-func newFixture(t *testing.T, dir, rollupTZ string) *fixture {
-	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(dir, strings.ReplaceAll(rollupTZ, "/", "-")+".duckdb"),
-		MemoryLimit: "512MB", Timezone: rollupTZ})
-	require.NoError(t, err)
+// newFixture stores five weeks of a simulated 80-person organisation (changed by mutate, when not nil) and
+// serves the API over it.
+func newFixture(t *testing.T, dir, rollupTZ string, mutate func(*simulator.Config)) *fixture {
 	cfg := simulator.DefaultConfig()
 	cfg.Users, cfg.Teams, cfg.Start, cfg.Days, cfg.Location = 80, 6, simStart, simDays, berlin
+	name := strings.ReplaceAll(rollupTZ, "/", "-")
+	if mutate != nil {
+		mutate(&cfg)
+		name += "-changed"
+	}
+	store, err := analyticsdb.Open(context.Background(), analyticsdb.Options{Path: filepath.Join(dir, name+".duckdb"),
+		MemoryLimit: "512MB", Timezone: rollupTZ})
+	require.NoError(t, err)
 	world, err := simulator.NewWorld(cfg)
 	require.NoError(t, err)
 	f := &fixture{store: store, rollupTZ: rollupTZ, world: world}
@@ -705,7 +727,7 @@ func at(t time.Time) Time { return Time{Time: t} }
 // The backend's scaffolder.task.count is a cumulative counter per template and result: the runs in a range are
 // its increase there.
 func TestTemplatesBackendRuns(t *testing.T) {
-	f := newFixture(t, t.TempDir(), "UTC")
+	f := newFixture(t, t.TempDir(), "UTC", nil)
 	defer f.close()
 	md := pmetric.NewMetrics()
 	sum := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()

@@ -65,7 +65,7 @@ func (m *Metric) parameters() []string {
 	for _, p := range []struct {
 		name  string
 		reads bool
-	}{{"goal", m.NeedsGoal}, {"funnel", m.NeedsFunnel}, {"paths", m.Name == "paths"}} {
+	}{{"goal", m.NeedsGoal}, {"funnel", m.NeedsFunnel}, {"paths", m.Name == "paths"}, {"series", m.NeedsSeries}} {
 		if p.reads {
 			out = append(out, p.name)
 		}
@@ -157,12 +157,20 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 							"steps":        map[string]any{"type": "array", "minItems": 2, "maxItems": maxFunnelSteps, "items": ref("Step")},
 							"within_hours": map[string]any{"type": "integer", "minimum": 1, "maximum": maxFunnelHours, "default": defaultFunnelHours},
 							"session":      map[string]any{"type": "boolean", "description": "every step in the session of the first"},
+							"new_users":    map[string]any{"type": "boolean", "description": "only users first seen in the range"},
 							"order":        map[string]any{"type": "string", "enum": []string{OrderSequential, OrderAny}, "default": OrderSequential}}},
 					"paths": map[string]any{"type": "object", "additionalProperties": false, "description": "paths: what it walks",
 						"properties": map[string]any{
 							"anchor": ref("Step"),
 							"depth":  map[string]any{"type": "integer", "minimum": 1, "maximum": maxPathDepth, "default": defaultPathDepth},
 							"node":   map[string]any{"type": "string", "enum": []string{NodePlugin, NodeRoute}, "default": NodePlugin}}},
+					"series": map[string]any{"type": "object", "additionalProperties": false, "description": "forecast, anomalies: the series", "required": []string{"metric"},
+						"properties": map[string]any{
+							"metric":  map[string]any{"type": "string", "description": "a viewer's metric that buckets by interval"},
+							"column":  map[string]any{"type": "string", "description": "its number column (default: the first)"},
+							"horizon": map[string]any{"type": "integer", "minimum": 1, "maximum": maxHorizon, "description": "forecast: buckets ahead"},
+							"recent":  map[string]any{"type": "integer", "minimum": 1, "description": "anomalies: the range's last buckets checked"},
+							"level":   map[string]any{"type": "number", "minimum": 0.5, "exclusiveMaximum": 1, "default": 0.95}}},
 					"group_by": map[string]any{"type": "array", "maxItems": 1, "items": map[string]any{"type": "string"}},
 					"limit":    map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit},
 					"offset":   map[string]any{"type": "integer", "minimum": 0},
@@ -186,7 +194,8 @@ func OpenAPI(catalog map[string]*Metric) map[string]any {
 						"suppressed_rows": map[string]any{"type": "integer"}, "k_anonymity": map[string]any{"type": "integer"},
 						"query_ms": map[string]any{"type": "number"}, "from_rollups": map[string]any{"type": "boolean"},
 						"sample_ratio_p_value": map[string]any{"type": "number"}, "sample_ratio_mismatch": map[string]any{"type": "boolean"},
-						"compare_from": map[string]any{"type": "string"}, "compare_to": map[string]any{"type": "string"}}}}},
+						"compare_from": map[string]any{"type": "string"}, "compare_to": map[string]any{"type": "string"},
+						"models": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}}}},
 				"MetricListing": map[string]any{"type": "object", "properties": map[string]any{
 					"metrics":   map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 					"intervals": stringArray(), "k_anonymity": map[string]any{"type": "integer"}}},

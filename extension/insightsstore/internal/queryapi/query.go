@@ -28,6 +28,7 @@ type Request struct {
 	Lens     string              `json:"lens,omitempty"`   // how the metric looks at its data (retention: first_time, recurring)
 	Funnel   *Funnel             `json:"funnel,omitempty"` // the funnel metric's steps
 	Paths    *Paths              `json:"paths,omitempty"`  // what the paths metric walks
+	Series   *Series             `json:"series,omitempty"` // what forecast and anomalies work on
 	// Compare adds, to each number column, its value over an earlier period and the change: previous_period or
 	// previous_year.
 	Compare string `json:"compare,omitempty"`
@@ -151,6 +152,7 @@ type query struct {
 	metric   *Metric
 	now      time.Time
 	rollupTZ *time.Location // the days of the store's daily rollups
+	inner    *query         // the metric a derived metric works on
 }
 
 // validate checks a request against the metric catalogue.
@@ -220,7 +222,7 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 	switch {
 	case req.Compare != "" && !slices.Contains(Compares, req.Compare):
 		return nil, badRequest("compare", "unknown comparison %q: %s", req.Compare, strings.Join(Compares, " or "))
-	case req.Compare != "" && (m.NoTimeRange || m.Role > RoleViewer):
+	case req.Compare != "" && (m.NoTimeRange || m.Role > RoleViewer || m.derive != nil):
 		return nil, badRequest("compare", "%s cannot be compared with an earlier period", m.Name)
 	}
 	if err := validateGoal(req.Goal, m); err != nil {
@@ -230,6 +232,9 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		return nil, err
 	}
 	if err := validatePaths(req.Paths, m); err != nil {
+		return nil, err
+	}
+	if err := validateSeries(q, catalog); err != nil {
 		return nil, err
 	}
 	for _, g := range req.GroupBy {

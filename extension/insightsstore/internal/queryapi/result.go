@@ -43,10 +43,15 @@ type Meta struct {
 	// CompareFrom and CompareTo are the earlier period a comparison (Request.Compare) was made with.
 	CompareFrom time.Time `json:"compare_from,omitzero"`
 	CompareTo   time.Time `json:"compare_to,omitzero"`
+	// Models are the models forecast and anomalies fitted, a series each.
+	Models []ModelInfo `json:"models,omitempty"`
 }
 
 // run executes a validated query.
 func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
+	if q.metric.derive != nil {
+		return q.metric.derive(ctx, db, q, k)
+	}
 	var b sqlb
 	columns := q.metric.build(q, &b)
 	start := time.Now()

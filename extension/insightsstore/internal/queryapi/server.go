@@ -243,6 +243,12 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 	if err == nil && q.Compare != "" {
 		err = comparePeriods(r.Context(), s.store.DB(), q, s.k, res)
 	}
+	var re *RequestError
+	if errors.As(err, &re) { // what the data allows, found while computing (a history too short to fit)
+		entry.Status = http.StatusBadRequest
+		writeError(w, entry.Status, re.Field, re.Message)
+		return
+	}
 	if err != nil {
 		s.logger.Error("Query failed", zap.String("metric", q.Metric), zap.Error(err))
 		entry.Status = http.StatusInternalServerError
