@@ -47,6 +47,51 @@ type QueryAPIConfig struct {
 	Tokens []TokenConfig `mapstructure:"tokens"`
 	// KAnonymity withholds breakdown rows that cover fewer users than this.
 	KAnonymity int `mapstructure:"k_anonymity"`
+	// ROI is the value model of the roi metric.
+	ROI ROIConfig `mapstructure:"roi"`
+}
+
+// ROIConfig is what the platform's uses are worth (the roi metric).
+type ROIConfig struct {
+	// TemplateRunMinutes is saved by a template run whose template has no backstage.io/time-saved annotation.
+	TemplateRunMinutes float64 `mapstructure:"template_run_minutes"`
+	// UseTemplateTimeSaved takes a run's minutes from its template's annotation where it has one.
+	UseTemplateTimeSaved bool `mapstructure:"use_template_time_saved"`
+	// SearchSuccessMinutes is saved by a search whose result is clicked.
+	SearchSuccessMinutes float64 `mapstructure:"search_success_minutes"`
+	// TechDocsViewMinutes is saved by a TechDocs page view.
+	TechDocsViewMinutes float64 `mapstructure:"techdocs_view_minutes"`
+	// HourlyCost is an engineer's hour; PlatformCostPerMonth the platform's cost (people, hosting). Without
+	// them, the roi metric gives hours saved only.
+	HourlyCost           float64 `mapstructure:"hourly_cost"`
+	PlatformCostPerMonth float64 `mapstructure:"platform_cost_per_month"`
+	// Currency is the ISO 4217 code of the costs (default USD).
+	Currency string `mapstructure:"currency"`
+}
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+func (r ROIConfig) validate() error {
+	var errs []error
+	for name, v := range map[string]float64{"template_run_minutes": r.TemplateRunMinutes, "search_success_minutes": r.SearchSuccessMinutes,
+		"techdocs_view_minutes": r.TechDocsViewMinutes, "hourly_cost": r.HourlyCost, "platform_cost_per_month": r.PlatformCostPerMonth} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("query_api: roi: %s must not be negative", name))
+		}
+	}
+	if r.Currency != "" && !currencyPattern.MatchString(r.Currency) {
+		errs = append(errs, fmt.Errorf("query_api: roi: currency %q must be an ISO 4217 code such as USD or EUR", r.Currency))
+	}
+	return errors.Join(errs...)
+}
+
+func (r ROIConfig) valueModel() queryapi.ValueModel {
+	if r.Currency == "" {
+		r.Currency = queryapi.DefaultValueModel().Currency
+	}
+	return queryapi.ValueModel{TemplateRunMinutes: r.TemplateRunMinutes, TemplateTimeSaved: r.UseTemplateTimeSaved,
+		SearchSuccessMinutes: r.SearchSuccessMinutes, TechDocsViewMinutes: r.TechDocsViewMinutes, HourlyCost: r.HourlyCost,
+		PlatformCostPerMonth: r.PlatformCostPerMonth, Currency: r.Currency}
 }
 
 // TokenConfig is one bearer token of the query API.
@@ -139,6 +184,7 @@ func (api *QueryAPIConfig) validate() error {
 	if api.KAnonymity < 1 {
 		errs = append(errs, errors.New("query_api: k_anonymity must be at least 1"))
 	}
+	errs = append(errs, api.ROI.validate())
 	return errors.Join(errs...)
 }
 

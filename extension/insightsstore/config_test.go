@@ -39,6 +39,8 @@ func TestLoadConfig(t *testing.T) {
 	require.Len(t, api.Tokens, 3)
 	assert.Equal(t, "admin", api.Tokens[1].Role)
 	assert.Equal(t, []string{"group:default/payments"}, api.Tokens[2].Teams)
+	assert.Equal(t, ROIConfig{TemplateRunMinutes: 30, UseTemplateTimeSaved: true, SearchSuccessMinutes: 3, TechDocsViewMinutes: 5,
+		HourlyCost: 95, PlatformCostPerMonth: 40000, Currency: "EUR"}, api.ROI, "the defaults kept where not set")
 
 	cfg, err = loadConfig(t, "no_api")
 	require.NoError(t, err)
@@ -52,7 +54,8 @@ func TestConfigErrors(t *testing.T) {
 		"maintenance_interval must be at least 1m", `timezone "Mars/Olympus_Mons"`, "dedup_window must be at least 100000", "query_api: endpoint must be set", "tokens[0]: name must be set",
 		"tokens[0] (): token must have at least 16", `unknown role "king"`, `the name "twin" is used twice`,
 		"tokens[2] (twin): the same token", "k_anonymity must be at least 1", "tokens[3] (lead-without-teams): a team_lead needs teams",
-		"tokens[4] (viewer-with-teams): only a team_lead has teams", `team "payments" must be a group ref`} {
+		"tokens[4] (viewer-with-teams): only a team_lead has teams", `team "payments" must be a group ref`,
+		"roi: hourly_cost must not be negative", `roi: currency "euro"`} {
 		assert.ErrorContains(t, err, want)
 	}
 	_, err = loadConfig(t, "api_without_tokens")

@@ -2,6 +2,7 @@ package insightsstore
 
 import (
 	"context"
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/queryapi"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -38,8 +39,14 @@ func createDefaultConfig() component.Config {
 		MaintenanceInterval: defaultMaintenanceInterval,
 		Timezone:            defaultTimezone,
 		DedupWindow:         analyticsdb.DefaultDedupWindow,
-		QueryAPI:            configoptional.Default(QueryAPIConfig{ServerConfig: server, KAnonymity: defaultKAnonymity}),
+		QueryAPI:            configoptional.Default(QueryAPIConfig{ServerConfig: server, KAnonymity: defaultKAnonymity, ROI: defaultROI()}),
 	}
+}
+
+// defaultROI counts what the templates say they save, and nothing else (DefaultValueModel).
+func defaultROI() ROIConfig {
+	v := queryapi.DefaultValueModel()
+	return ROIConfig{UseTemplateTimeSaved: v.TemplateTimeSaved, Currency: v.Currency}
 }
 
 func create(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {

@@ -199,6 +199,7 @@ func metrics() []*Metric {
 		pathsMetric(),
 		forecastMetric(),
 		anomaliesMetric(),
+		roiMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
@@ -444,9 +445,9 @@ func platformHealth(q *query, b *sqlb) []Column {
 		number("p50_ms", "ms", ""), number("p95_ms", "ms", ""))
 }
 
-// intervalSeconds is a bucket's length for rates (months as 30 days).
+// intervalSeconds is a bucket's length for rates (months as 30 days, quarters as 91, years as 365).
 func intervalSeconds(interval string) float64 {
-	return map[string]float64{"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400}[interval]
+	return map[string]float64{"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400, "quarter": 91 * 86400, "year": 365 * 86400}[interval]
 }
 
 // liveWindow is what "live" means.

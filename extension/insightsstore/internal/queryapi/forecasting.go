@@ -34,11 +34,11 @@ const maxHorizon = 366
 
 // seasons is the season's length per interval: a week of days or of hours a day; weeks and months are
 // fitted without a season (a year of them is rarely in the store: the retention is 400 days).
-var seasons = map[string]int{"hour": 24, "day": 7, "week": 0, "month": 0}
+var seasons = map[string]int{"hour": 24, "day": 7, "week": 0, "month": 0, "quarter": 0, "year": 0}
 
 var (
-	defaultHorizon = map[string]int{"hour": 48, "day": 28, "week": 8, "month": 3}
-	defaultRecent  = map[string]int{"hour": 48, "day": 14, "week": 4, "month": 2}
+	defaultHorizon = map[string]int{"hour": 48, "day": 28, "week": 8, "month": 3, "quarter": 2, "year": 1}
+	defaultRecent  = map[string]int{"hour": 48, "day": 14, "week": 4, "month": 2, "quarter": 1, "year": 1}
 )
 
 // ModelInfo is the model fitted to a series, reported in meta.
@@ -162,7 +162,7 @@ type series struct {
 // collectSeries runs the inner metric and arranges its rows as series over every bucket of the range (a
 // bucket without a row is 0: the metrics leave out empty groups).
 func collectSeries(ctx context.Context, db *sql.DB, q *query, k int) ([]series, []time.Time, []Column, error) {
-	q.inner.rollupTZ = q.rollupTZ
+	q.inner.rollupTZ, q.inner.value = q.rollupTZ, q.value
 	res, err := run(ctx, db, q.inner, k)
 	if err != nil {
 		return nil, nil, nil, err

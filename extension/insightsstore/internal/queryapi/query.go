@@ -53,7 +53,7 @@ const (
 )
 
 // Intervals a metric can bucket by.
-var Intervals = []string{"hour", "day", "week", "month"}
+var Intervals = []string{"hour", "day", "week", "month", "quarter", "year"}
 
 // Filters every metric understands; their values are OR-ed within a filter and AND-ed across filters.
 const (
@@ -153,6 +153,7 @@ type query struct {
 	now      time.Time
 	rollupTZ *time.Location // the days of the store's daily rollups
 	inner    *query         // the metric a derived metric works on
+	value    ValueModel     // what the roi metric counts
 }
 
 // validate checks a request against the metric catalogue.

@@ -154,6 +154,10 @@ func bucketStart(q *query, t time.Time) time.Time {
 		return time.Date(y, m, d-(int(l.Weekday())+6)%7, 0, 0, 0, 0, loc)
 	case "month":
 		return time.Date(y, m, 1, 0, 0, 0, 0, loc)
+	case "quarter":
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, loc)
+	case "year":
+		return time.Date(y, 1, 1, 0, 0, 0, 0, loc)
 	default:
 		return time.Date(y, m, d, 0, 0, 0, 0, loc)
 	}
@@ -168,6 +172,10 @@ func addBuckets(q *query, t time.Time, n int) time.Time {
 		return t.AddDate(0, 0, 7*n)
 	case "month":
 		return t.AddDate(0, n, 0)
+	case "quarter":
+		return t.AddDate(0, 3*n, 0)
+	case "year":
+		return t.AddDate(n, 0, 0)
 	default:
 		return t.AddDate(0, 0, n)
 	}

@@ -104,15 +104,25 @@ type Server struct {
 	catalog map[string]*Metric
 	tokens  map[[sha256.Size]byte]Principal
 	k       int
+	value   ValueModel
 	logger  *zap.Logger
 	now     func() time.Time
 }
 
+// Option configures a Server.
+type Option func(*Server)
+
+// WithValueModel sets what the roi metric counts (default: DefaultValueModel).
+func WithValueModel(v ValueModel) Option { return func(s *Server) { s.value = v } }
+
 // NewServer creates the API over a store. k is the k-anonymity floor of breakdown rows.
-func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logger) *Server {
-	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, logger: logger, now: time.Now}
+func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logger, options ...Option) *Server {
+	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, value: DefaultValueModel(), logger: logger, now: time.Now}
 	for _, t := range tokens {
 		s.tokens[sha256.Sum256([]byte(t.Secret))] = t.Principal
+	}
+	for _, o := range options {
+		o(s)
 	}
 	return s
 }
@@ -238,7 +248,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 		writeError(w, entry.Status, "filters."+FilterTeam, denied)
 		return
 	}
-	q.rollupTZ = s.store.Timezone()
+	q.rollupTZ, q.value = s.store.Timezone(), s.value
 	res, err := run(r.Context(), s.store.DB(), q, s.k)
 	if err == nil && q.Compare != "" {
 		err = comparePeriods(r.Context(), s.store.DB(), q, s.k, res)

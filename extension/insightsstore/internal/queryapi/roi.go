@@ -1,0 +1,124 @@
+package queryapi
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/semconv"
+)
+
+// ValueModel is what the platform's uses are worth, for the roi metric (config query_api.roi).
+type ValueModel struct {
+	// TemplateRunMinutes is saved by a template run whose template names no time saved.
+	TemplateRunMinutes float64
+	// TemplateTimeSaved takes a run's minutes from its template's backstage.io/time-saved annotation (the
+	// create event's value) where the template has one.
+	TemplateTimeSaved bool
+	// SearchSuccessMinutes is saved by a successful search: a click on a result (a discover event).
+	SearchSuccessMinutes float64
+	// TechDocsViewMinutes is saved by a TechDocs page view.
+	TechDocsViewMinutes float64
+	// HourlyCost is what an hour of an engineer costs; PlatformCostPerMonth what the platform costs. Without
+	// them the metric gives hours only.
+	HourlyCost           float64
+	PlatformCostPerMonth float64
+	// Currency is the ISO 4217 code of the costs (a Grafana unit: currencyUSD).
+	Currency string
+}
+
+// DefaultValueModel counts what the templates say they save, and nothing else.
+func DefaultValueModel() ValueModel { return ValueModel{TemplateTimeSaved: true, Currency: "USD"} }
+
+// averageMonthDays prorates the monthly platform cost (365.2425 / 12).
+const averageMonthDays = 30.436875
+
+func roiMetric() *Metric {
+	return &Metric{
+		Name: "roi",
+		Description: "What the platform is worth, by the value model of the collector's config (query_api.roi): minutes " +
+			"saved per template run (the template's backstage.io/time-saved, the create event's value, where it has one, " +
+			"else template_run_minutes), per successful search (a click on a result) and per TechDocs page view; hours " +
+			"saved, their value at hourly_cost, the platform's cost (platform_cost_per_month prorated to the days of " +
+			"the range in each bucket), ROI = (value - cost) / cost, and cost per active user. With group_by team, per " +
+			"team (sub-teams' members included) with the cost allocated by the team's share of the active users. " +
+			"Money columns are null without hourly_cost or platform_cost_per_month.",
+		Interval: intervalOptional, Intervals: []string{"week", "month", "quarter", "year"}, Filters: []string{FilterInstance, FilterTeam},
+		GroupBy: []string{"team"},
+		Columns: []Column{colTime, dimension("team (with group_by)"), number("template_runs", "runs", ""), number("search_successes", "searches", ""),
+			number("techdocs_views", "views", ""), number("hours_saved", "h", ""), number("value", "currency", "hours_saved * hourly_cost"),
+			number("platform_cost", "currency", ""), number("roi", "ratio", "(value - platform_cost) / platform_cost"),
+			number("active_users", "users", ""), number("cost_per_active_user", "currency", "")},
+		UsersColumn: "active_users", Role: RoleTeamLead, build: roi,
+	}
+}
+
+func roi(q *query, b *sqlb) []Column {
+	v := q.value
+	// p: the value model, bound once.
+	b.WriteString("WITH p AS (SELECT " + b.arg(v.TemplateRunMinutes) + "::DOUBLE AS run_minutes, " + b.arg(v.SearchSuccessMinutes) + "::DOUBLE AS find_minutes, " +
+		b.arg(v.TechDocsViewMinutes) + "::DOUBLE AS doc_minutes, " + b.arg(nullIfZero(v.HourlyCost)) + "::DOUBLE AS hourly, " +
+		b.arg(nullIfZero(v.PlatformCostPerMonth)) + "::DOUBLE AS monthly), ")
+	run := "p.run_minutes"
+	if v.TemplateTimeSaved {
+		run = "coalesce(e.value, p.run_minutes)"
+	}
+	minutes := "CASE WHEN e.action = '" + semconv.ActionCreate + "' THEN " + run + " WHEN e.action = '" + semconv.ActionDiscover + "' THEN p.find_minutes " +
+		"WHEN e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs' THEN p.doc_minutes ELSE 0 END"
+	bucket := "0"
+	if q.Interval != "" {
+		bucket = b.bucket(q, "e.ts")
+	}
+	// u: per bucket, user and teams list, the uses and their minutes (every active user, for the denominators).
+	b.WriteString("u AS (SELECT " + bucket + " AS t, e.user_no, " + teamsKey + ", " +
+		"count(*) FILTER (WHERE e.action = '" + semconv.ActionCreate + "') AS runs, count(*) FILTER (WHERE e.action = '" + semconv.ActionDiscover + "') AS finds, " +
+		"count(*) FILTER (WHERE e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs') AS docs, sum(" + minutes + ") AS minutes " +
+		"FROM events e, p WHERE e.user_no IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") + " AND " + b.timeRange("e.ts", q, 0) +
+		b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " GROUP BY t, e.user_no, th), ")
+	// cost: per bucket, the platform's cost over the part of the bucket inside the range.
+	month := strconv.FormatFloat(averageMonthDays*86400, 'f', -1, 64)
+	if q.Interval != "" {
+		end := "timezone(" + b.arg(q.Timezone) + ", buckets.lt + INTERVAL 1 " + q.Interval + ")"
+		b.WriteString("cost AS (SELECT buckets.t, p.monthly * (epoch(least(" + end + ", " + b.arg(q.to) + "::TIMESTAMPTZ)) - epoch(greatest(buckets.t, " +
+			b.arg(q.from) + "::TIMESTAMPTZ))) / " + month + " AS cost FROM p, " + b.buckets(q) + "), ")
+	} else {
+		b.WriteString("cost AS (SELECT 0 AS t, p.monthly * (epoch(" + b.arg(q.to) + "::TIMESTAMPTZ) - epoch(" + b.arg(q.from) + "::TIMESTAMPTZ)) / " +
+			month + " AS cost FROM p), ")
+	}
+	b.WriteString("total AS (SELECT t, count(DISTINCT user_no) AS users FROM u GROUP BY t), ")
+	group, team, columns := "", "", []Column{}
+	order := []string{"hours_saved DESC"}
+	source := "u"
+	if q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0 {
+		b.WriteString("c AS (SELECT * FROM (" + credited("u", "x.t, x.user_no, x.th, x.runs, x.finds, x.docs, x.minutes") + ") WHERE true" + b.inTeams(q, "team") + "), ")
+		source = "(SELECT DISTINCT ON (t, user_no, th) * FROM c)" // a user's uses once in the teams' total
+		if q.groupBy() == "team" {
+			source, group, team, columns = "c", ", team", "s.team, ", []Column{dimension("team")}
+			order = append(order, "s.team")
+		}
+	}
+	timeColumn := ""
+	if q.Interval != "" {
+		timeColumn, order, columns = "cost.t AS time, ", append([]string{"cost.t"}, order...), append([]Column{colTime}, columns...)
+	}
+	// A team's share of the cost is its share of the active users.
+	share := "cost.cost * s.users / total.users"
+	b.WriteString("s AS (SELECT t" + group + ", sum(runs) AS runs, sum(finds) AS finds, sum(docs) AS docs, sum(minutes) AS minutes, " +
+		"count(DISTINCT user_no) AS users FROM " + source + " GROUP BY ALL) " +
+		"SELECT " + timeColumn + team + "s.runs AS template_runs, s.finds AS search_successes, s.docs AS techdocs_views, s.minutes / 60 AS hours_saved, " +
+		"s.minutes / 60 * p.hourly AS value, " + share + " AS platform_cost, (s.minutes / 60 * p.hourly - " + share + ") / nullif(" + share + ", 0) AS roi, " +
+		"s.users AS active_users, cost.cost / nullif(total.users, 0) AS cost_per_active_user " +
+		"FROM s JOIN total USING (t) JOIN cost USING (t), p ORDER BY " + strings.Join(order, ", "))
+	money := "currency" + v.Currency
+	return append(columns, number("template_runs", "runs", ""), number("search_successes", "searches", ""), number("techdocs_views", "views", ""),
+		number("hours_saved", "h", ""), number("value", money, ""), number("platform_cost", money, ""), number("roi", "ratio", ""),
+		number("active_users", "users", ""), number("cost_per_active_user", money, ""))
+}
+
+// nullIfZero binds an unset cost as NULL, so that the money columns are null rather than zero.
+func nullIfZero(v float64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
