@@ -49,6 +49,9 @@ type QueryAPIConfig struct {
 	KAnonymity int `mapstructure:"k_anonymity"`
 	// ROI is the value model of the roi metric.
 	ROI ROIConfig `mapstructure:"roi"`
+	// CustomMetrics are metrics of your own: events matching a filter, aggregated, listed and queried like the
+	// built-in ones.
+	CustomMetrics []queryapi.CustomMetric `mapstructure:"custom_metrics"`
 }
 
 // ROIConfig is what the platform's uses are worth (the roi metric).
@@ -185,6 +188,9 @@ func (api *QueryAPIConfig) validate() error {
 		errs = append(errs, errors.New("query_api: k_anonymity must be at least 1"))
 	}
 	errs = append(errs, api.ROI.validate())
+	if err := queryapi.ValidateCustomMetrics(api.CustomMetrics); err != nil {
+		errs = append(errs, fmt.Errorf("query_api: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

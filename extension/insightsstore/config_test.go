@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/queryapi"
 	"github.com/insights-collector/insights-collector/internal/componentconfigtest"
 )
 
@@ -41,6 +42,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, []string{"group:default/payments"}, api.Tokens[2].Teams)
 	assert.Equal(t, ROIConfig{TemplateRunMinutes: 30, UseTemplateTimeSaved: true, SearchSuccessMinutes: 3, TechDocsViewMinutes: 5,
 		HourlyCost: 95, PlatformCostPerMonth: 40000, Currency: "EUR"}, api.ROI, "the defaults kept where not set")
+	require.Len(t, api.CustomMetrics, 2)
+	assert.Equal(t, queryapi.Step{Event: "backstage.create", Attributes: map[string]string{"backstage.attributes.templateSteps": "3"}}, api.CustomMetrics[1].Filter)
 
 	cfg, err = loadConfig(t, "no_api")
 	require.NoError(t, err)
@@ -55,7 +58,8 @@ func TestConfigErrors(t *testing.T) {
 		"tokens[0] (): token must have at least 16", `unknown role "king"`, `the name "twin" is used twice`,
 		"tokens[2] (twin): the same token", "k_anonymity must be at least 1", "tokens[3] (lead-without-teams): a team_lead needs teams",
 		"tokens[4] (viewer-with-teams): only a team_lead has teams", `team "payments" must be a group ref`,
-		"roi: hourly_cost must not be negative", `roi: currency "euro"`} {
+		"roi: hourly_cost must not be negative", `roi: currency "euro"`,
+		`query_api: custom_metrics[0] (docs_readers): aggregation: unknown aggregation "distinct_user"`} {
 		assert.ErrorContains(t, err, want)
 	}
 	_, err = loadConfig(t, "api_without_tokens")

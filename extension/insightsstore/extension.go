@@ -100,7 +100,8 @@ func (e *storeExtension) serve(ctx context.Context, host component.Host, api *Qu
 	if err != nil {
 		return fmt.Errorf("query API: listen on %q: %w", api.ServerConfig.NetAddr.Endpoint, err)
 	}
-	handler := queryapi.NewServer(e.store, api.tokens(), api.KAnonymity, e.set.Logger, queryapi.WithValueModel(api.ROI.valueModel())).Handler()
+	handler := queryapi.NewServer(e.store, api.tokens(), api.KAnonymity, e.set.Logger, queryapi.WithValueModel(api.ROI.valueModel()),
+		queryapi.WithCustomMetrics(api.CustomMetrics)).Handler()
 	server, err := api.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
 	if err != nil {
 		_ = ln.Close()

@@ -23,15 +23,16 @@ type Funnel struct {
 }
 
 // Step matches events: an event name, and optionally a plugin, a subject (exact or by prefix), an entity kind
-// and attributes (of those the store keeps as JSON) with given values.
+// and attributes (by their names on the event, backstage.attributes.<name>) with given values. Custom metrics
+// in the collector's config use it too.
 type Step struct {
-	Name          string            `json:"name,omitempty"` // a label (default: the event name)
-	Event         string            `json:"event"`
-	Plugin        string            `json:"plugin,omitempty"`
-	Subject       string            `json:"subject,omitempty"`
-	SubjectPrefix string            `json:"subject_prefix,omitempty"`
-	EntityKind    string            `json:"entity_kind,omitempty"`
-	Attributes    map[string]string `json:"attributes,omitempty"`
+	Name          string            `json:"name,omitempty" mapstructure:"name"` // a label (default: the event name)
+	Event         string            `json:"event" mapstructure:"event"`
+	Plugin        string            `json:"plugin,omitempty" mapstructure:"plugin"`
+	Subject       string            `json:"subject,omitempty" mapstructure:"subject"`
+	SubjectPrefix string            `json:"subject_prefix,omitempty" mapstructure:"subject_prefix"`
+	EntityKind    string            `json:"entity_kind,omitempty" mapstructure:"entity_kind"`
+	Attributes    map[string]string `json:"attributes,omitempty" mapstructure:"attributes"`
 }
 
 // Funnel orders.

@@ -115,6 +115,19 @@ type Option func(*Server)
 // WithValueModel sets what the roi metric counts (default: DefaultValueModel).
 func WithValueModel(v ValueModel) Option { return func(s *Server) { s.value = v } }
 
+// WithCustomMetrics adds metrics defined in the config to the catalogue; ValidateCustomMetrics must accept them.
+func WithCustomMetrics(defs []CustomMetric) Option {
+	return func(s *Server) {
+		byName := map[string]CustomMetric{}
+		for _, d := range defs {
+			byName[d.Name] = d
+		}
+		for _, d := range defs {
+			s.catalog[d.Name] = customMetric(d, byName)
+		}
+	}
+}
+
 // NewServer creates the API over a store. k is the k-anonymity floor of breakdown rows.
 func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logger, options ...Option) *Server {
 	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, value: DefaultValueModel(), logger: logger, now: time.Now}

@@ -1,0 +1,166 @@
+package queryapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// CustomMetric is a metric defined in the collector's config (query_api.custom_metrics): events matching a
+// filter, aggregated; or the ratio of two other custom metrics.
+type CustomMetric struct {
+	Name        string `mapstructure:"name"`
+	Description string `mapstructure:"description"`
+	// Filter selects the events (ratio: unused).
+	Filter Step `mapstructure:"filter"`
+	// Aggregation is count, distinct_users, sum, avg or ratio.
+	Aggregation string `mapstructure:"aggregation"`
+	// Field is what sum and avg add up: value (the event's value) or an attribute's name as the event
+	// carries it (backstage.attributes.templateSteps).
+	Field string `mapstructure:"field"`
+	// Numerator and Denominator name the custom metrics of a ratio.
+	Numerator   string `mapstructure:"numerator"`
+	Denominator string `mapstructure:"denominator"`
+	// Unit is how the value displays (a Grafana unit id: short, percentunit, m, h, currencyEUR, …).
+	Unit string `mapstructure:"unit"`
+}
+
+// Aggregations of custom metrics.
+const (
+	AggregationCount         = "count"
+	AggregationDistinctUsers = "distinct_users"
+	AggregationSum           = "sum"
+	AggregationAvg           = "avg"
+	AggregationRatio         = "ratio"
+)
+
+var (
+	aggregations     = []string{AggregationCount, AggregationDistinctUsers, AggregationSum, AggregationAvg, AggregationRatio}
+	customMetricName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+)
+
+// ValidateCustomMetrics checks the definitions against each other and the built-in metrics; each error names the
+// definition and its field.
+func ValidateCustomMetrics(defs []CustomMetric) error {
+	builtIn := Catalog()
+	byName := map[string]CustomMetric{}
+	for _, d := range defs {
+		byName[d.Name] = d
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, d := range defs {
+		at := fmt.Sprintf("custom_metrics[%d] (%s)", i, d.Name)
+		fail := func(field, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%s: %s: %s", at, field, fmt.Sprintf(format, args...)))
+		}
+		switch {
+		case !customMetricName.MatchString(d.Name):
+			fail("name", "%q must be lower case letters, digits and _ (a letter first)", d.Name)
+		case builtIn[d.Name] != nil:
+			fail("name", "%q is a built-in metric", d.Name)
+		case seen[d.Name]:
+			fail("name", "%q is defined twice", d.Name)
+		}
+		seen[d.Name] = true
+		if !slices.Contains(aggregations, d.Aggregation) {
+			fail("aggregation", "unknown aggregation %q: one of %s", d.Aggregation, strings.Join(aggregations, ", "))
+			continue
+		}
+		if d.Aggregation == AggregationRatio {
+			for field, ref := range map[string]string{"numerator": d.Numerator, "denominator": d.Denominator} {
+				other, ok := byName[ref]
+				switch {
+				case ref == "":
+					fail(field, "a ratio names two custom metrics")
+				case !ok:
+					fail(field, "no custom metric %q", ref)
+				case other.Aggregation == AggregationRatio:
+					fail(field, "%q is a ratio itself", ref)
+				}
+			}
+			continue
+		}
+		if d.Filter.Event == "" {
+			fail("filter.event", "names the events counted (backstage.<action>)")
+		}
+		switch {
+		case (d.Aggregation == AggregationSum || d.Aggregation == AggregationAvg) && d.Field == "":
+			fail("field", "%s needs a field: value or an attribute (backstage.attributes.<name>)", d.Aggregation)
+		case d.Aggregation != AggregationSum && d.Aggregation != AggregationAvg && d.Field != "":
+			fail("field", "only sum and avg take a field")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// customMetric turns a definition into a catalogue entry.
+func customMetric(d CustomMetric, byName map[string]CustomMetric) *Metric {
+	description := d.Description
+	if description == "" {
+		description = "Custom metric (the collector's config): " + d.Aggregation
+	}
+	unit := d.Unit
+	return &Metric{
+		Name: d.Name, Description: description, Interval: intervalOptional, Filters: []string{FilterPlugin, FilterEntityKind, FilterInstance, FilterTeam},
+		GroupBy:     []string{"plugin", "instance"},
+		Columns:     []Column{colTime, dimension("plugin|instance (with group_by)"), number("value", unit, d.Name), colUsers},
+		UsersColumn: "users", Role: RoleViewer,
+		build: func(q *query, b *sqlb) []Column { return customSQL(q, b, d, byName, unit) },
+	}
+}
+
+// customSQL aggregates the events of a custom metric (a ratio: of both of its parts) per bucket and group.
+// Placeholders bind in the text's order: every part is built in the order it is written.
+func customSQL(q *query, b *sqlb, d CustomMetric, byName map[string]CustomMetric, unit string) []Column {
+	parts := []CustomMetric{d}
+	if d.Aggregation == AggregationRatio {
+		parts = []CustomMetric{byName[d.Numerator], byName[d.Denominator]}
+	}
+	var selects []string
+	var columns []Column
+	if q.Interval != "" {
+		selects, columns = append(selects, b.bucket(q, "e.ts")+" AS time"), append(columns, colTime)
+	}
+	if g := q.groupBy(); g != "" {
+		column := map[string]string{"plugin": "e.plugin_id", "instance": "coalesce(e.instance, '')"}[g]
+		selects, columns = append(selects, column+" AS "+g), append(columns, dimension(g))
+	}
+	value := aggregateSQL(b, parts[0])
+	if len(parts) == 2 {
+		value = "(" + value + ")::DOUBLE / nullif(" + aggregateSQL(b, parts[1]) + ", 0)"
+	}
+	selects = append(selects, value+" AS value", "count(DISTINCT e.user_no) AS users")
+	where := b.eventFilters(q, 0)
+	if teams := q.filter(FilterTeam); len(teams) > 0 {
+		where += " AND list_has_any(e.teams, (SELECT list(team) FROM (" + b.teamsBelow(teams) + ")))"
+	}
+	matches := make([]string, len(parts))
+	for i, p := range parts {
+		matches[i] = stepSQL(b, p.Filter)
+	}
+	b.WriteString("SELECT " + strings.Join(selects, ", ") + " FROM events e WHERE " + where + " AND (" + strings.Join(matches, " OR ") + ") GROUP BY ALL ORDER BY ALL")
+	return append(columns, number("value", unit, ""), colUsers)
+}
+
+// aggregateSQL is a custom metric's aggregate over the events its filter matches.
+func aggregateSQL(b *sqlb, d CustomMetric) string {
+	field := "e.value"
+	if d.Field != "" && d.Field != "value" {
+		path, _ := json.Marshal(d.Field) // a quoted JSON path member: any name is safe
+		field = "TRY_CAST(json_extract_string(e.attributes, " + b.arg("$."+string(path)) + ") AS DOUBLE)"
+	}
+	switch d.Aggregation {
+	case AggregationDistinctUsers:
+		return "count(DISTINCT e.user_no) FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+	case AggregationSum:
+		return "sum(" + field + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+	case AggregationAvg:
+		return "avg(" + field + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+	default:
+		return "count(*) FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+	}
+}
