@@ -372,6 +372,12 @@ SELECT count(*), count(s2.t), percentile_cont(0.5) WITHIN GROUP (ORDER BY extrac
 		{"paths: 3 steps on from TechDocs, by route (28 days)", `{"metric":"paths","paths":{"anchor":{"plugin":"techdocs"},"node":"route"},` + recent + `}`, "", nil},
 		{"paths: top journeys of sessions (28 days)", `{"metric":"paths","lens":"journeys",` + recent + `}`, "", nil},
 		{"DAU against the 28 days before", `{"metric":"active_users","interval":"day","compare":"previous_period",` + recent + `}`, "", nil},
+		{"forecast: DAU 28 days ahead, fitted on 90 days", `{"metric":"forecast","interval":"day","series":{"metric":"active_users"},` + span + `}`, "", nil},
+		{"anomalies: DAU per plugin, the last 14 of 90 days", `{"metric":"anomalies","interval":"day","group_by":["plugin"],"series":{"metric":"active_users"},` + span + `}`, "", nil},
+		{"roi per month (90 days)", `{"metric":"roi","interval":"month",` + span + `}`, "", nil},
+		{"roi per team (28 days)", `{"metric":"roi","group_by":["team"],` + recent + `}`, "", nil},
+		{"recommendations (28 days)", `{"metric":"recommendations",` + recent + `}`, "", nil},
+		{"custom metric: TechDocs readers per week (90 days)", `{"metric":"docs_readers","interval":"week",` + span + `}`, "", nil},
 		{"team adoption (28 days)", `{"metric":"team_adoption",` + recent + `}`, "", nil},
 		{"team comparison with growth (28 days)", `{"metric":"team_comparison",` + recent + `}`, "", nil},
 		{"onboarding by team (28 days)", `{"metric":"onboarding","group_by":["team"],` + recent + `}`, "", nil},
@@ -431,6 +437,9 @@ func startCollector(binary, dbPath string) (string, func(), error) {
     query_api:
       endpoint: %s
       tokens: [{name: bench, token: %s, role: admin}]
+      roi: {template_run_minutes: 30, search_success_minutes: 3, techdocs_view_minutes: 5, hourly_cost: 95, platform_cost_per_month: 40000, currency: EUR}
+      custom_metrics:
+        - {name: docs_readers, filter: {event: backstage.navigate, plugin: techdocs}, aggregation: distinct_users}
 receivers:
   backstage:
     endpoint: %s

@@ -139,7 +139,7 @@ func TestCSVAndXLSX(t *testing.T) {
 	records, err := csv.NewReader(bytes.NewReader(a.body)).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, records, len(want.Rows)+1)
-	assert.Equal(t, []string{"plugin", "users", "events", "share", "previous_users", "trend"}, records[0])
+	assert.Equal(t, []string{"plugin", "users", "events", "share", "previous_users", "trend", "retained_users", "retention"}, records[0])
 	assert.Equal(t, want.Rows[0][0], records[1][0])
 
 	a = f.do(t, http.MethodPost, "/api/v1/export?format=xlsx", viewerToken, req)

@@ -15,6 +15,8 @@ type Column struct {
 	Type        string `json:"type"`
 	Unit        string `json:"unit,omitempty"`
 	Description string `json:"description,omitempty"`
+	// ordinal: a number that identifies a row (a funnel's step, a cohort's period) rather than measures it.
+	ordinal bool
 }
 
 const (
@@ -55,8 +57,8 @@ type Metric struct {
 	// RequiredFilters must be given, with one value each; NeedsGoal: the request names a goal.
 	RequiredFilters []string
 	NeedsGoal       bool
-	// NeedsFunnel: the request describes a funnel (Request.Funnel).
-	NeedsFunnel bool
+	// NeedsFunnel: the request describes a funnel (Request.Funnel); FunnelOptional: it may.
+	NeedsFunnel, FunnelOptional bool
 	// NeedsSeries: the request names a series of another metric (Request.Series).
 	NeedsSeries bool
 	// build writes the statement and returns the result's columns.
@@ -83,6 +85,12 @@ func dimension(name string) Column { return Column{Name: name, Type: typeString}
 
 func number(name, unit, description string) Column {
 	return Column{Name: name, Type: typeNumber, Unit: unit, Description: description}
+}
+
+func ordinal(name, unit, description string) Column {
+	c := number(name, unit, description)
+	c.ordinal = true
+	return c
 }
 
 // Catalog returns the metrics by name.
@@ -116,11 +124,12 @@ func metrics() []*Metric {
 		},
 		{
 			Name: "plugin_adoption",
-			Description: "Per plugin over the range: distinct users, events, share of all active users, and the " +
-				"change in users against the previous period of the same length.",
+			Description: "Per plugin over the range: distinct users, events, share of all active users, the " +
+				"change in users against the previous period of the same length, and how many of that period's users came back.",
 			Filters: CommonFilters,
 			Columns: []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", "users / all active users"),
-				number("previous_users", "users", "users in the previous period"), number("trend", "ratio", "(users - previous_users) / previous_users")},
+				number("previous_users", "users", "users in the previous period"), number("trend", "ratio", "(users - previous_users) / previous_users"),
+				number("retained_users", "users", "users of both periods"), number("retention", "ratio", "retained_users / previous_users: do people come back?")},
 			UsersColumn: "users", Role: RoleViewer, build: pluginAdoption,
 		},
 		{
@@ -200,6 +209,7 @@ func metrics() []*Metric {
 		forecastMetric(),
 		anomaliesMetric(),
 		roiMetric(),
+		recommendationsMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
@@ -282,14 +292,16 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
 	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
-	b.WriteString("WITH cur AS (SELECT plugin_id, count(DISTINCT user_no) AS users, sum(events) AS events FROM " + b.activity(q, 0, true) +
-		" WHERE plugin_id IS NOT NULL GROUP BY 1), " +
-		"prev AS (SELECT plugin_id, count(DISTINCT user_no) AS users FROM " + b.activity(&prev, 0, true) + " GROUP BY 1), " +
+	b.WriteString("WITH cu AS (SELECT plugin_id, user_no, sum(events) AS events FROM " + b.activity(q, 0, true) + " WHERE plugin_id IS NOT NULL GROUP BY 1, 2), " +
+		"pu AS (SELECT DISTINCT plugin_id, user_no FROM " + b.activity(&prev, 0, true) + " WHERE plugin_id IS NOT NULL), " +
+		"cur AS (SELECT plugin_id, count(*) AS users, sum(events) AS events, count(pu.user_no) AS retained FROM cu LEFT JOIN pu USING (plugin_id, user_no) GROUP BY 1), " +
+		"prev AS (SELECT plugin_id, count(*) AS users FROM pu GROUP BY 1), " +
 		"total AS (SELECT count(DISTINCT user_no) AS n FROM " + b.activity(q, 0, false) + ") " +
 		"SELECT cur.plugin_id AS plugin, cur.users, cur.events, cur.users / nullif(total.n, 0) AS share, prev.users AS previous_users, " +
-		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) " +
-		"ORDER BY cur.users DESC, plugin LIMIT " + b.arg(q.Limit))
-	return []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", ""), number("previous_users", "users", ""), number("trend", "ratio", "")}
+		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend, cur.retained AS retained_users, cur.retained / nullif(prev.users, 0) AS retention " +
+		"FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) ORDER BY cur.users DESC, plugin LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", ""), number("previous_users", "users", ""), number("trend", "ratio", ""),
+		number("retained_users", "users", ""), number("retention", "ratio", "")}
 }
 
 func featureAdoption(q *query, b *sqlb) []Column {

@@ -56,7 +56,7 @@ func comparePeriods(ctx context.Context, db *sql.DB, q *query, k int, res *Resul
 	}
 	var numbers []int
 	for i, c := range res.Columns {
-		if c.Type == typeNumber {
+		if c.Type == typeNumber && !c.ordinal {
 			numbers = append(numbers, i)
 			res.Columns = append(res.Columns, number(c.Name+"_previous", c.Unit, "in the earlier period"),
 				number(c.Name+"_change", c.Unit, c.Name+" - "+c.Name+"_previous"),
@@ -79,17 +79,17 @@ func comparePeriods(ctx context.Context, db *sql.DB, q *query, k int, res *Resul
 	return nil
 }
 
-// rowKey identifies a row by its string and time columns (times moved forward first, when forward is set).
+// rowKey identifies a row by its string, ordinal and time columns (times moved forward first, when forward is set).
 func rowKey(columns []Column, row []any, forward func(time.Time) time.Time) string {
 	var key strings.Builder
 	for i, c := range columns {
 		if i >= len(row) {
 			break
 		}
-		switch c.Type {
-		case typeString:
+		switch {
+		case c.Type == typeString, c.ordinal:
 			fmt.Fprintf(&key, "%v\x00", row[i])
-		case typeTime:
+		case c.Type == typeTime:
 			s, _ := row[i].(string)
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 				if forward != nil {

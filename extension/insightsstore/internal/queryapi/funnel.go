@@ -51,7 +51,7 @@ func validateFunnel(f *Funnel, m *Metric) error {
 	switch {
 	case !m.NeedsFunnel && f != nil:
 		return badRequest("funnel", "%s takes no funnel", m.Name)
-	case !m.NeedsFunnel:
+	case !m.NeedsFunnel, f == nil && m.FunnelOptional:
 		return nil
 	case f == nil:
 		return badRequest("funnel", "is required: {steps: [{event: backstage.navigate, subject_prefix: /create}, {event: backstage.create}], within_hours: 168}")
@@ -91,7 +91,7 @@ func funnelMetric() *Metric {
 			"and the median time from the step before (any order: from the first step); with group_by team, per team of the users' first step (sub-teams' " +
 			"members included). The funnel of a team with fewer than k users at its first step is withheld.",
 		NeedsFunnel: true, Filters: []string{FilterInstance, FilterTeam}, GroupBy: []string{"team"},
-		Columns: []Column{dimension("team (with group_by)"), number("step", "", "1 is the first"), dimension("name"),
+		Columns: []Column{dimension("team (with group_by)"), ordinal("step", "", "1 is the first"), dimension("name"),
 			number("started", "users", "users of the first step"), colUsers,
 			number("conversion", "ratio", "users / users of the first step"), number("step_conversion", "ratio", "users / users of the step before"),
 			number("median_seconds", "s", "median time from the step before (any order: from the first)")},
@@ -166,7 +166,7 @@ func funnel(q *query, b *sqlb) []Column {
 	if team != "" {
 		columns = append(columns, dimension("team"))
 	}
-	return append(columns, number("step", "", ""), dimension("name"), number("started", "users", ""), colUsers, number("conversion", "ratio", ""),
+	return append(columns, ordinal("step", "", ""), dimension("name"), number("started", "users", ""), colUsers, number("conversion", "ratio", ""),
 		number("step_conversion", "ratio", ""), number("median_seconds", "s", ""))
 }
 

@@ -493,8 +493,16 @@ func TestPluginAdoption(t *testing.T) {
 			assert.Equal(t, float64(events[p]), row[2], p)
 			assert.InDelta(t, float64(len(cur[p]))/float64(len(all)), row[3], 1e-9, p)
 			if len(prev[p]) > 0 {
+				retained := 0
+				for u := range cur[p] {
+					if prev[p][u] {
+						retained++
+					}
+				}
 				assert.Equal(t, float64(len(prev[p])), row[4], p)
 				assert.InDelta(t, float64(len(cur[p])-len(prev[p]))/float64(len(prev[p])), row[5], 1e-9, p)
+				assert.Equal(t, float64(retained), row[6], p)
+				assert.InDelta(t, float64(retained)/float64(len(prev[p])), row[7], 1e-9, p)
 			}
 		}
 		assert.Equal(t, len(cur), seen+res.Meta.SuppressedRows)

@@ -46,7 +46,7 @@ func pathsMetric() *Metric {
 			"the most common whole journeys of sessions, up to paths.depth nodes (longer ones end in \"…\"). source_id and " +
 			"target_id are unique per step, for Sankey and node-graph panels. Rows of fewer than k users are withheld.",
 		Lenses: []string{LensNext, LensPrevious, LensJourneys}, Filters: []string{FilterInstance},
-		Columns: []Column{number("step", "", "next/previous: 1 is the edge out of (into) the anchor"), dimension("source"), dimension("target"),
+		Columns: []Column{ordinal("step", "", "next/previous: 1 is the edge out of (into) the anchor"), dimension("source"), dimension("target"),
 			dimension("source_id"), dimension("target_id"), dimension("journey (journeys)"), number("sessions", "sessions", ""), colUsers},
 		UsersColumn: "users", Role: RoleViewer, build: paths,
 	}
@@ -154,6 +154,6 @@ func paths(q *query, b *sqlb) []Column {
 	}
 	b.WriteString("(step - 1) || ':' || source AS source_id, step || ':' || target AS target_id, count(*) AS sessions, count(DISTINCT u) AS users " +
 		"FROM walk WHERE step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
-	return []Column{number("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
+	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
 		number("sessions", "sessions", ""), colUsers}
 }

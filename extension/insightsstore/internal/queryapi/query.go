@@ -154,6 +154,7 @@ type query struct {
 	rollupTZ *time.Location // the days of the store's daily rollups
 	inner    *query         // the metric a derived metric works on
 	value    ValueModel     // what the roi metric counts
+	catalog  map[string]*Metric
 }
 
 // validate checks a request against the metric catalogue.
@@ -165,7 +166,7 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 		}
 		return nil, badRequest("metric", "unknown metric %q; GET /api/v1/metrics lists them", req.Metric)
 	}
-	q := &query{Request: req, metric: m, now: now}
+	q := &query{Request: req, metric: m, now: now, catalog: catalog}
 	q.From.resolve(now)
 	q.To.resolve(now)
 	q.from, q.to = q.From.Time, q.To.Time

@@ -20,7 +20,7 @@ func retentionMetric() *Metric {
 			"fewer than k users are withheld.",
 		Interval: intervalRequired, Lenses: []string{LensFirstTime, LensRecurring}, Filters: CommonFilters,
 		Columns: []Column{{Name: "time", Type: typeTime, Description: "the cohort's bucket"}, number("cohort_size", "users", ""),
-			number("period", "buckets", "buckets since the cohort's"), colUsers, number("retention", "ratio", "users / cohort_size")},
+			ordinal("period", "buckets", "buckets since the cohort's"), colUsers, number("retention", "ratio", "users / cohort_size")},
 		UsersColumn: "cohort_size", CohortRows: true, Role: RoleViewer, build: retention,
 	}
 }
@@ -54,7 +54,7 @@ func retention(q *query, b *sqlb) []Column {
 		"count(*) AS users, count(*) / any_value(sizes.size) AS retention " +
 		"FROM cohorts JOIN act ON act.user_no = cohorts.user_no AND act.b >= cohorts.c JOIN sizes USING (c) " +
 		"GROUP BY cohorts.c, period ORDER BY time, period")
-	return []Column{colTime, number("cohort_size", "users", ""), number("period", "buckets", ""), colUsers, number("retention", "ratio", "")}
+	return []Column{colTime, number("cohort_size", "users", ""), ordinal("period", "buckets", ""), colUsers, number("retention", "ratio", "")}
 }
 
 func lifecycleMetric() *Metric {
@@ -119,7 +119,7 @@ func stickinessMetric() *Metric {
 			"Monday, in the requested time zone), each active user counts once, under the number of days (1–7) they were " +
 			"active; the share is of all such user-weeks. With an interval (week or month), per bucket of the weeks' start.",
 		Interval: intervalOptional, Intervals: []string{"week", "month"}, Filters: CommonFilters,
-		Columns: []Column{colTime, number("days_active", "days", "days of the week the user was active"),
+		Columns: []Column{colTime, ordinal("days_active", "days", "days of the week the user was active"),
 			number("user_weeks", "users", "users × weeks"), number("share", "ratio", "user_weeks / all user-weeks of the bucket")},
 		Role: RoleViewer, build: stickiness,
 	}
@@ -138,7 +138,7 @@ func stickiness(q *query, b *sqlb) []Column {
 	b.WriteString("days AS days_active, count(*) AS user_weeks, count(*) / sum(count(*)) OVER (PARTITION BY t) AS share " +
 		"FROM (SELECT " + bucket + " AS t, days FROM uw WHERE w >= " + b.localTime(q, q.from) + " AND w + INTERVAL 7 DAY <= " +
 		b.localTime(q, q.to) + ") GROUP BY t, days ORDER BY t, days")
-	return append(columns, number("days_active", "days", ""), number("user_weeks", "users", ""), number("share", "ratio", ""))
+	return append(columns, ordinal("days_active", "days", ""), number("user_weeks", "users", ""), number("share", "ratio", ""))
 }
 
 // bucketStart returns the start of the bucket of the query's interval and time zone that t falls in (weeks
