@@ -28,6 +28,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/insights-collector/insights-collector/bench/internal/hostinfo"
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
@@ -35,6 +39,7 @@ import (
 	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
+	"github.com/insights-collector/insights-collector/processor/sessionizationprocessor"
 )
 
 // The simulated period (fixed, so that a built data set can be reused) and the windows the dashboards ask for.
@@ -154,13 +159,32 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
+	var storeCPU time.Duration
 	if pg != nil {
 		if err := createRHDHSchema(ctx, pg); err != nil {
 			return err
 		}
 	}
+	// The events go through the sessionization processor, as in the pipeline (the simulated browsers' session
+	// ids trusted): it numbers the page views that paths walk. Its CPU time is not the store's.
+	sessioned := new(consumertest.LogsSink)
+	sessionizer, err := newSessionizer(ctx, sessioned)
+	if err != nil {
+		return err
+	}
+	write := func() error {
+		for _, ld := range sessioned.AllLogs() {
+			c0 := cpuTime()
+			if _, err := store.WriteLogs(ctx, ld, periodEnd); err != nil {
+				return err
+			}
+			storeCPU += cpuTime() - c0
+		}
+		sessioned.Reset()
+		return nil
+	}
 	var events int
-	var storeCPU, pgWall time.Duration
+	var pgWall time.Duration
 	start := time.Now()
 	for day := range periodDays {
 		occs := w.Day(day)
@@ -170,10 +194,13 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 			ld := wireformat.OTLP(batch)
 			normalize.OTLP(ld, &normalize.Options{MaxEventAge: 24 * time.Hour * time.Duration(periodDays+1)},
 				&normalize.Request{Received: periodEnd, Instance: "portal"})
-			if _, err := store.WriteLogs(ctx, ld, periodEnd); err != nil {
+			storeCPU += cpuTime() - c0
+			if err := sessionizer.ConsumeLogs(ctx, ld); err != nil {
 				return err
 			}
-			storeCPU += cpuTime() - c0
+			if err := write(); err != nil {
+				return err
+			}
 		}
 		if pg != nil {
 			t0 := time.Now()
@@ -185,6 +212,12 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 		events += len(occs)
 		fmt.Fprintf(os.Stderr, "day %d/%d · %d events · store %.1f µs CPU/event · %s\n", day+1, periodDays, events,
 			float64(storeCPU.Microseconds())/float64(events), time.Since(start).Round(time.Second))
+	}
+	if err := sessionizer.Shutdown(ctx); err != nil { // the open sessions end
+		return err
+	}
+	if err := write(); err != nil {
+		return err
 	}
 	c0 := cpuTime()
 	if err := store.CompactRollups(ctx); err != nil {
@@ -205,6 +238,18 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	}
 	fmt.Fprintln(os.Stderr, summary)
 	return os.WriteFile(filepath.Join(o.dir, "build.txt"), []byte(summary+"\n"), 0o600)
+}
+
+// newSessionizer starts a sessionization processor that trusts the client's session ids.
+func newSessionizer(ctx context.Context, next *consumertest.LogsSink) (processor.Logs, error) {
+	factory := sessionizationprocessor.NewFactory()
+	cfg := factory.CreateDefaultConfig().(*sessionizationprocessor.Config)
+	cfg.TrustClientSessions = true
+	p, err := factory.CreateLogs(ctx, processortest.NewNopSettings(factory.Type()), cfg, next)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Start(ctx, componenttest.NewNopHost())
 }
 
 // postgresLoaded says whether PostgreSQL holds the data set of an earlier run (the simulation is deterministic,

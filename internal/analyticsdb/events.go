@@ -68,7 +68,7 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
 }
 
-// addedAttrColumns are the processors' attributes of an event that migrations 8 to 12 added at the end of the
+// addedAttrColumns are the processors' attributes of an event that migrations 8 to 13 added at the end of the
 // table.
 var addedAttrColumns = []attrColumn{
 	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
@@ -78,6 +78,8 @@ var addedAttrColumns = []attrColumn{
 	{semconv.AttrEngagementPreviousTier, "engagement_previous_tier", kindString}, // migration 9
 	{semconv.AttrFeatureFlagWeight, "feature_flag_weight", kindDouble},           // migration 10
 	{semconv.AttrEntityOwner, "entity_owner", kindString},                        // migration 12
+	{semconv.AttrSessionPage, "session_page", kindInt},                           // migration 13
+	{semconv.AttrSessionView, "session_view", kindInt},
 }
 
 // eventResourceColumns are the resource attributes with a column.

@@ -416,6 +416,11 @@ CREATE TABLE teams (
 	{12, "the owner of an event's entity", `
 ALTER TABLE events ADD COLUMN entity_owner VARCHAR; -- backstage.entity.owner, from the catalog
 `},
+	{13, "page numbers in sessions", `
+-- Numbered as the sessionization processor sees the page views, so that paths need no window over them.
+ALTER TABLE events ADD COLUMN session_page BIGINT; -- insights.session.page: by plugin, repeats in a row sharing one
+ALTER TABLE events ADD COLUMN session_view BIGINT; -- insights.session.view: every page view
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

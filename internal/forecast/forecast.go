@@ -35,7 +35,8 @@ type Model struct {
 	N int
 
 	level, trend float64
-	season       []float64 // the last Period seasonal terms, oldest first
+	season       []float64 // the last Period seasonal terms, a ring: season[next] is the oldest
+	next         int
 }
 
 // Point is a forecast: the mean and its 80% and 95% prediction intervals.
@@ -68,13 +69,14 @@ func Fit(y []float64, period int) (*Model, error) {
 	bestSSE := math.Inf(1)
 	// Nelder–Mead from a few starts over the unconstrained parameters (see params): the SSE surface of
 	// exponential smoothing has flat regions where a single start stalls.
+	trial := &Model{}
 	for _, start := range [][]float64{{0, -1, -1, 1}, {-2, -2, -2, 2}, {2, -3, -3, 0}} {
 		problem := optimize.Problem{Func: func(x []float64) float64 {
-			m := params(x, period)
-			sse, _ := m.run(y)
-			return sse
+			trial.setParams(x, period)
+			return trial.sse(y)
 		}}
-		res, err := optimize.Minimize(problem, start, &optimize.Settings{MajorIterations: 400}, &optimize.NelderMead{})
+		res, err := optimize.Minimize(problem, start, &optimize.Settings{MajorIterations: 400,
+			Converger: &optimize.FunctionConverge{Absolute: 1e-9, Relative: 1e-7, Iterations: 20}}, &optimize.NelderMead{})
 		if err != nil && res == nil {
 			continue
 		}
@@ -97,12 +99,17 @@ func Fit(y []float64, period int) (*Model, error) {
 
 // params maps unconstrained numbers onto the admissible region.
 func params(x []float64, period int) *Model {
-	alpha := 0.0001 + 0.9998*logistic(x[0])
-	m := &Model{Alpha: alpha, Beta: alpha * logistic(x[1]), Phi: 0.8 + 0.18*logistic(x[3]), Period: period}
-	if period > 0 {
-		m.Gamma = (1 - alpha) * logistic(x[2])
-	}
+	m := &Model{}
+	m.setParams(x, period)
 	return m
+}
+
+func (m *Model) setParams(x []float64, period int) {
+	m.Alpha = 0.0001 + 0.9998*logistic(x[0])
+	m.Beta, m.Phi, m.Period, m.Gamma = m.Alpha*logistic(x[1]), 0.8+0.18*logistic(x[3]), period, 0
+	if period > 0 {
+		m.Gamma = (1 - m.Alpha) * logistic(x[2])
+	}
 }
 
 func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
@@ -116,8 +123,10 @@ func (m *Model) initialise(y []float64) {
 	}
 	p := m.Period
 	first, second := mean(y[:p]), mean(y[p:2*p])
-	m.level, m.trend = first, (second-first)/float64(p)
-	m.season = make([]float64, p)
+	m.level, m.trend, m.next = first, (second-first)/float64(p), 0
+	if len(m.season) != p {
+		m.season = make([]float64, p)
+	}
 	for i := range p {
 		m.season[i] = y[i] - (first + (float64(i)-float64(p-1)/2)*m.trend)
 	}
@@ -131,6 +140,17 @@ func mean(y []float64) float64 {
 		s += v
 	}
 	return s / float64(len(y))
+}
+
+// sse is run's sum of squared errors, without keeping the forecasts: the objective of the fit.
+func (m *Model) sse(y []float64) float64 {
+	m.initialise(y)
+	sum := 0.0
+	for _, v := range y {
+		e := v - m.step(v)
+		sum += e * e
+	}
+	return sum
 }
 
 // run initialises the model and filters y through it, returning the sum of squared one-step errors and the
@@ -150,14 +170,15 @@ func (m *Model) run(y []float64) (sse float64, fitted []float64) {
 func (m *Model) step(y float64) float64 {
 	s := 0.0
 	if m.Period > 0 {
-		s = m.season[0]
+		s = m.season[m.next]
 	}
 	f := m.level + m.Phi*m.trend + s
 	e := y - f
 	m.level = m.level + m.Phi*m.trend + m.Alpha*e
 	m.trend = m.Phi*m.trend + m.Beta*e
 	if m.Period > 0 {
-		m.season = append(m.season[1:], s+m.Gamma*e)
+		m.season[m.next] = s + m.Gamma*e // the term of this point of the season, for its next turn
+		m.next = (m.next + 1) % m.Period
 	}
 	return f
 }
@@ -170,7 +191,7 @@ func (m *Model) Forecast(h int) []Point {
 		damp += math.Pow(m.Phi, float64(j))
 		mu := m.level + damp*m.trend
 		if m.Period > 0 {
-			mu += m.season[(j-1)%m.Period]
+			mu += m.season[(m.next+j-1)%m.Period]
 		}
 		sd := m.Sigma * math.Sqrt(1+variance)
 		out[j-1] = Point{Mean: mu, Lower80: mu - z80*sd, Upper80: mu + z80*sd, Lower95: mu - z95*sd, Upper95: mu + z95*sd}

@@ -113,3 +113,12 @@ func BenchmarkFit(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkFitQuarter(b *testing.B) {
+	y := series(rand.New(rand.NewPCG(5, 6)), 90, 300, 0.5, 8)
+	for b.Loop() {
+		if _, err := Fit(y, 7); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -66,6 +66,8 @@ const (
 	// Set by the sessionization processor on every event of a session.
 	AttrSessionStartMs  = "insights.session.start_ms"
 	AttrSessionSequence = "insights.session.sequence"
+	AttrSessionPage     = "insights.session.page"
+	AttrSessionView     = "insights.session.view"
 	AttrSessionLate     = "insights.session.late"
 	AttrSessionClientID = "insights.session.client_id"
 	// Carried by session.end events: the session's summary.

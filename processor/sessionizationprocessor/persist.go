@@ -13,8 +13,9 @@ import (
 // keyPrefix starts the storage key of each user's state.
 const keyPrefix = "user/"
 
-// stateVersion is the first byte of a stored user state; a change of the layout is a new version.
-const stateVersion = 1
+// stateVersion is the first byte of a stored user state; a change of the layout is a new version. Version 2
+// added the page count and the last page's plugin; a version 1 state is read with the pages counted from 0.
+const stateVersion = 2
 
 // load reads every stored user into the tracker; the caller holds p.mu.
 func (p *sessionizer) load(ctx context.Context) error {
@@ -72,6 +73,12 @@ func (p *sessionizer) encodeUser(u *user) []byte {
 		b = componentstate.AppendString(b, name)
 	}
 	b = componentstate.AppendString(b, names.last)
+	b = binary.AppendUvarint(b, uint64(s.pages))
+	lastPage := ""
+	if s.lastPage > 0 {
+		lastPage = p.tracker.plugins.name(s.lastPage - 1)
+	}
+	b = componentstate.AppendString(b, lastPage)
 	resource := p.resources.Attributes(s.resource)
 	b = binary.AppendUvarint(b, uint64(resource.Len()))
 	for k, v := range resource.All() {
@@ -83,7 +90,8 @@ func (p *sessionizer) encodeUser(u *user) []byte {
 // decodeUser reads a user's state; the caller holds p.mu.
 func (p *sessionizer) decodeUser(b []byte) (*user, error) {
 	r := componentstate.NewReader(b)
-	if r.Byte() != stateVersion {
+	version := r.Byte()
+	if version != 1 && version != stateVersion {
 		return nil, errors.New("unknown state version")
 	}
 	u := &user{prev: past{id: r.Str(), first: r.Varint(), last: r.Varint(), ended: r.Varint()}}
@@ -101,6 +109,12 @@ func (p *sessionizer) decodeUser(b []byte) (*user, error) {
 		}
 		if last := r.Str(); last != "" {
 			s.plugins.add(p.tracker.plugins.id(last))
+		}
+		if version >= 2 {
+			s.pages = uint16(r.Uvarint())
+			if lastPage := r.Str(); lastPage != "" {
+				s.lastPage = p.tracker.plugins.id(lastPage) + 1
+			}
 		}
 		resource := pcommon.NewMap()
 		for range r.Uvarint() {

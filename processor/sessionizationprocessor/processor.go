@@ -212,7 +212,7 @@ func (p *sessionizer) sessionize(r *record, now int64, c *changes) {
 	if late != notLate {
 		c.late[late]++
 	}
-	attrs.EnsureCapacity(attrs.Len() + 5)
+	attrs.EnsureCapacity(attrs.Len() + 7)
 	if ev.clientID != "" && !p.cfg.TrustClientSessions {
 		attrs.PutStr(semconv.AttrSessionClientID, ev.clientID)
 	}
@@ -225,6 +225,10 @@ func (p *sessionizer) sessionize(r *record, now int64, c *changes) {
 	attrs.PutInt(semconv.AttrSessionStartMs, st.startMs)
 	if st.seq > 0 {
 		attrs.PutInt(semconv.AttrSessionSequence, int64(st.seq))
+	}
+	if st.page > 0 {
+		attrs.PutInt(semconv.AttrSessionPage, int64(st.page))
+		attrs.PutInt(semconv.AttrSessionView, int64(st.view))
 	}
 	if st.prevID != "" {
 		attrs.PutStr(semconv.AttrSessionPreviousID, st.prevID)

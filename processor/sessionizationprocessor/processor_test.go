@@ -175,6 +175,27 @@ func TestStampsAndSummaries(t *testing.T) {
 	assert.NotEqual(t, "lqk2j3m1a8x", attrs[semconv.AttrSessionID])
 }
 
+// Page views are numbered in their session: by plugin (a plugin's pages in a row share a number) and each one.
+func TestPageNumbers(t *testing.T) {
+	h := newHarness(t, createDefaultConfig().(*Config))
+	out := h.process(t, batch(
+		ev{"k1.ana", "navigate", "catalog", "/catalog", 0},
+		ev{"k1.ana", "navigate", "catalog", "/catalog/default/component/a", time.Minute},
+		ev{"k1.ana", "click", "catalog", "Docs", 2 * time.Minute},
+		ev{"k1.ana", "navigate", "techdocs", "/docs/default/component/a", 3 * time.Minute},
+		ev{"k1.ana", "navigate", "", "/unknown", 4 * time.Minute},
+		ev{"k1.ana", "navigate", "catalog", "/catalog", 5 * time.Minute},
+	))
+	records := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	var pages, views []any
+	for i := range records.Len() {
+		attrs := records.At(i).Attributes().AsRaw()
+		pages, views = append(pages, attrs[semconv.AttrSessionPage]), append(views, attrs[semconv.AttrSessionView])
+	}
+	assert.Equal(t, []any{int64(1), int64(1), nil, int64(2), int64(3), int64(4)}, pages)
+	assert.Equal(t, []any{int64(1), int64(2), nil, int64(3), int64(4), int64(5)}, views)
+}
+
 // A restart in the middle of a session continues it (same id, the sequence goes on, no second start); a
 // session whose gap elapsed while the collector was down is ended at start, at its real end time.
 func TestRestartContinuesTheSession(t *testing.T) {
@@ -206,6 +227,8 @@ func TestRestartContinuesTheSession(t *testing.T) {
 	attrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
 	assert.Equal(t, "00000000-0000-7000-8000-000000000001", attrs[semconv.AttrSessionID])
 	assert.Equal(t, int64(3), attrs[semconv.AttrSessionSequence])
+	assert.Equal(t, int64(2), attrs[semconv.AttrSessionPage], "the pages go on after the restart")
+	assert.Equal(t, int64(2), attrs[semconv.AttrSessionView])
 	require.NoError(t, second.p.shutdown(context.Background()))
 }
 

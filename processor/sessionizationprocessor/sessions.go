@@ -1,6 +1,7 @@
 package sessionizationprocessor
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -31,6 +32,9 @@ type session struct {
 	entry, exit string
 	resource    uint16
 	userAttr    uint8
+	// pages counts the page views with the plugin of one in a row counting once; lastPage is that plugin (its
+	// id + 1). They fit in the struct's padding.
+	pages, lastPage uint16
 }
 
 // pluginSet holds the distinct plugins of a session, and its first and last, as interned ids: a bit per plugin
@@ -87,7 +91,8 @@ type stamp struct {
 	id, prevID string
 	startMs    int64
 	seq        uint32
-	late       bool // no session: flagged insights.session.late
+	page, view uint32 // a navigate's numbers (insights.session.page and .view); 0 otherwise
+	late       bool   // no session: flagged insights.session.late
 }
 
 // lateOutcome says how an event older than allowed_lateness was handled.
@@ -151,8 +156,7 @@ func (t *tracker) observe(key string, ev *event, now int64, out emitter) (stamp,
 		}
 		s = t.begin(key, u, ev, out)
 	}
-	t.add(s, ev, now)
-	return stamp{id: s.id, prevID: s.prevID, startMs: s.startMs, seq: s.events}, notLate
+	return t.add(s, ev, now), notLate
 }
 
 // outOfOrder handles an event older than its user's latest.
@@ -160,12 +164,10 @@ func (t *tracker) outOfOrder(u *user, ev *event, now int64) (stamp, lateOutcome)
 	s := u.cur
 	switch {
 	case ev.ts >= s.first:
-		t.add(s, ev, now) // within the session's span: it joins, whatever its lateness
-		return stamp{id: s.id, prevID: s.prevID, startMs: s.startMs, seq: s.events}, notLate
+		return t.add(s, ev, now), notLate // within the session's span: it joins, whatever its lateness
 	case s.last-ev.ts <= t.lateness && ev.ts >= s.first-t.gap && s.last-ev.ts < t.maxDuration:
 		s.first = ev.ts // late but within the allowance: the session began earlier than thought
-		t.add(s, ev, now)
-		return stamp{id: s.id, prevID: s.prevID, startMs: s.startMs, seq: s.events}, notLate
+		return t.add(s, ev, now), notLate
 	case u.prev.id != "" && ev.ts >= u.prev.first-t.gap && ev.ts <= u.prev.last+t.gap:
 		return stamp{id: u.prev.id, startMs: u.prev.first}, lateStamped
 	}
@@ -209,20 +211,32 @@ func (t *tracker) begin(key string, u *user, ev *event, out emitter) *session {
 	return s
 }
 
-func (t *tracker) add(s *session, ev *event, now int64) {
+// add counts an event into its session and returns its stamp. A page view is numbered as it arrives: one
+// that comes out of order counts where it arrives, not where its time would put it.
+func (t *tracker) add(s *session, ev *event, now int64) stamp {
 	s.events++
 	s.last = max(s.last, ev.ts)
 	s.lastArrival = max(s.lastArrival, now)
+	plugin := uint16(0) // id + 1
 	if ev.plugin != "" {
-		s.plugins.add(t.plugins.id(ev.plugin))
+		id := t.plugins.id(ev.plugin)
+		s.plugins.add(id)
+		plugin = id + 1
 	}
+	st := stamp{id: s.id, prevID: s.prevID, startMs: s.startMs, seq: s.events}
 	if ev.navigate {
 		s.navigates++
 		if s.entry == "" {
 			s.entry = ev.subject
 		}
 		s.exit = ev.subject
+		if (s.pages == 0 || plugin != s.lastPage) && s.pages < math.MaxUint16 {
+			s.pages++
+		}
+		s.lastPage = plugin
+		st.page, st.view = uint32(s.pages), s.navigates
 	}
+	return st
 }
 
 // end closes a user's open session.

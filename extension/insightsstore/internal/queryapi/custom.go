@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -113,27 +114,22 @@ func customMetric(d CustomMetric, byName map[string]CustomMetric) *Metric {
 	}
 }
 
-// customSQL aggregates the events of a custom metric (a ratio: of both of its parts) per bucket and group.
-// Placeholders bind in the text's order: every part is built in the order it is written.
+// customSQL aggregates the events of a custom metric (a ratio: of both of its parts) per bucket and group:
+// first per quarter hour and user (see quarterHour), then per bucket. Placeholders bind in the text's order:
+// every part is built in the order it is written.
 func customSQL(q *query, b *sqlb, d CustomMetric, byName map[string]CustomMetric, unit string) []Column {
 	parts := []CustomMetric{d}
 	if d.Aggregation == AggregationRatio {
 		parts = []CustomMetric{byName[d.Numerator], byName[d.Denominator]}
 	}
-	var selects []string
-	var columns []Column
-	if q.Interval != "" {
-		selects, columns = append(selects, b.bucket(q, "e.ts")+" AS time"), append(columns, colTime)
-	}
+	dim := ""
 	if g := q.groupBy(); g != "" {
-		column := map[string]string{"plugin": "e.plugin_id", "instance": "coalesce(e.instance, '')"}[g]
-		selects, columns = append(selects, column+" AS "+g), append(columns, dimension(g))
+		dim = map[string]string{"plugin": "e.plugin_id", "instance": "coalesce(e.instance, '')"}[g] + " AS " + g + ", "
 	}
-	value := aggregateSQL(b, parts[0])
-	if len(parts) == 2 {
-		value = "(" + value + ")::DOUBLE / nullif(" + aggregateSQL(b, parts[1]) + ", 0)"
+	partials, finals := make([]string, len(parts)), make([]string, len(parts))
+	for i, p := range parts {
+		partials[i], finals[i] = partialSQL(b, p, "p"+strconv.Itoa(i))
 	}
-	selects = append(selects, value+" AS value", "count(DISTINCT e.user_no) AS users")
 	where := b.eventFilters(q, 0)
 	if teams := q.filter(FilterTeam); len(teams) > 0 {
 		where += " AND list_has_any(e.teams, (SELECT list(team) FROM (" + b.teamsBelow(teams) + ")))"
@@ -142,25 +138,48 @@ func customSQL(q *query, b *sqlb, d CustomMetric, byName map[string]CustomMetric
 	for i, p := range parts {
 		matches[i] = stepSQL(b, p.Filter)
 	}
-	b.WriteString("SELECT " + strings.Join(selects, ", ") + " FROM events e WHERE " + where + " AND (" + strings.Join(matches, " OR ") + ") GROUP BY ALL ORDER BY ALL")
+	b.WriteString("WITH x AS (SELECT " + quarterHour + " AS qh, " + dim + "e.user_no, " + strings.Join(partials, ", ") + " FROM events e WHERE " + where +
+		" AND (" + strings.Join(matches, " OR ") + ") GROUP BY ALL) ")
+	value := finals[0]
+	if len(finals) == 2 {
+		value = "(" + finals[0] + ")::DOUBLE / nullif(" + finals[1] + ", 0)"
+	}
+	var selects []string
+	var columns []Column
+	if q.Interval != "" {
+		selects, columns = append(selects, b.bucket(q, "qh")+" AS time"), append(columns, colTime)
+	}
+	if g := q.groupBy(); g != "" {
+		selects, columns = append(selects, g), append(columns, dimension(g))
+	}
+	selects = append(selects, value+" AS value", "count(DISTINCT user_no) AS users")
+	b.WriteString("SELECT " + strings.Join(selects, ", ") + " FROM x GROUP BY ALL ORDER BY ALL")
 	return append(columns, number("value", unit, ""), colUsers)
 }
 
-// aggregateSQL is a custom metric's aggregate over the events its filter matches.
-func aggregateSQL(b *sqlb, d CustomMetric) string {
-	field := "e.value"
-	if d.Field != "" && d.Field != "value" {
-		path, _ := json.Marshal(d.Field) // a quoted JSON path member: any name is safe
-		field = "TRY_CAST(json_extract_string(e.attributes, " + b.arg("$."+string(path)) + ") AS DOUBLE)"
-	}
+// partialSQL returns a custom metric's aggregate per quarter hour and user (named name, over the events its
+// filter matches) and the aggregate of those that finishes it. Go evaluates the calls of an expression left to
+// right, so the placeholders bind in the text's order.
+func partialSQL(b *sqlb, d CustomMetric, name string) (partial, final string) {
 	switch d.Aggregation {
 	case AggregationDistinctUsers:
-		return "count(DISTINCT e.user_no) FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+		return "bool_or(" + stepSQL(b, d.Filter) + ") AS " + name, "count(DISTINCT user_no) FILTER (WHERE " + name + ")"
 	case AggregationSum:
-		return "sum(" + field + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+		return "sum(" + fieldSQL(b, d) + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ") AS " + name, "sum(" + name + ")"
 	case AggregationAvg:
-		return "avg(" + field + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+		return "sum(" + fieldSQL(b, d) + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ") AS " + name + ", " +
+				"count(" + fieldSQL(b, d) + ") FILTER (WHERE " + stepSQL(b, d.Filter) + ") AS " + name + "n",
+			"sum(" + name + ") / nullif(sum(" + name + "n), 0)"
 	default:
-		return "count(*) FILTER (WHERE " + stepSQL(b, d.Filter) + ")"
+		return "count(*) FILTER (WHERE " + stepSQL(b, d.Filter) + ") AS " + name, "sum(" + name + ")"
 	}
+}
+
+// fieldSQL is what a sum or avg adds up: the event's value or an attribute.
+func fieldSQL(b *sqlb, d CustomMetric) string {
+	if d.Field == "" || d.Field == "value" {
+		return "e.value"
+	}
+	path, _ := json.Marshal(d.Field) // a quoted JSON path member: any name is safe
+	return "TRY_CAST(json_extract_string(e.attributes, " + b.arg("$."+string(path)) + ") AS DOUBLE)"
 }

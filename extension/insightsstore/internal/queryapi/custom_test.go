@@ -3,13 +3,11 @@ package queryapi
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
@@ -23,19 +21,9 @@ var testCustomMetrics = []CustomMetric{
 	{Name: "click_through", Aggregation: AggregationRatio, Numerator: "result_clicks", Denominator: "searches", Unit: "percentunit"},
 }
 
-func withCustomMetrics(t *testing.T, f *fixture) *fixture {
-	require.NoError(t, ValidateCustomMetrics(testCustomMetrics))
-	server := NewServer(f.store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop(),
-		WithCustomMetrics(testCustomMetrics))
-	server.now = func() time.Time { return queryTo }
-	g := *f
-	g.server = httptest.NewServer(server.Handler())
-	t.Cleanup(g.server.Close)
-	return &g
-}
-
 func TestCustomMetrics(t *testing.T) {
-	f := withCustomMetrics(t, setup(t))
+	require.NoError(t, ValidateCustomMetrics(testCustomMetrics))
+	f := withOptions(t, setup(t), WithCustomMetrics(testCustomMetrics))
 	type week struct {
 		readers                 map[string]bool
 		minutes, steps, creates float64

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/insights-collector/insights-collector/internal/forecast"
@@ -240,23 +242,34 @@ func forecastSeries(ctx context.Context, db *sql.DB, q *query, k int) (*Result, 
 	res := seriesResult(q, dims, number("value", "", ""), number("forecast", "", ""), number("lower_80", "", ""), number("upper_80", "", ""),
 		number("lower_95", "", ""), number("upper_95", "", ""))
 	h := q.Series.Horizon
-	for _, s := range all {
+	type fitted struct {
+		info   ModelInfo
+		points []forecast.Point
+	}
+	fits := make([]fitted, len(all))
+	err = fitEach(all, func(i int, s series) error {
 		m, err := forecast.Fit(s.values, seasons[q.Interval])
 		if errors.Is(err, forecast.ErrTooShort) {
-			return nil, badRequest("from", "%v buckets of history: widen the range", err)
+			return badRequest("from", "%v buckets of history: widen the range", err)
 		} else if err != nil {
-			return nil, fmt.Errorf("forecast %s: %w", s.key, err)
+			return fmt.Errorf("forecast %s: %w", s.key, err)
 		}
-		info := modelInfo(s.key, m)
+		fits[i] = fitted{info: modelInfo(s.key, m), points: m.Forecast(h)}
 		if bt, err := forecast.Backtest(s.values, seasons[q.Interval], min(h, len(s.values)/4)); err == nil {
-			info.Backtest = &bt
+			fits[i].info.Backtest = &bt
 		}
-		res.Meta.Models = append(res.Meta.Models, info)
-		for i, t := range buckets {
-			res.Rows = append(res.Rows, append(append([]any{t.UTC().Format(time.RFC3339)}, s.dims...), s.values[i], nil, nil, nil, nil, nil))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range all {
+		res.Meta.Models = append(res.Meta.Models, fits[i].info)
+		for b, t := range buckets {
+			res.Rows = append(res.Rows, append(append([]any{t.UTC().Format(time.RFC3339)}, s.dims...), s.values[b], nil, nil, nil, nil, nil))
 		}
 		t := buckets[len(buckets)-1]
-		for _, p := range m.Forecast(h) {
+		for _, p := range fits[i].points {
 			t = addBuckets(q, t, 1)
 			res.Rows = append(res.Rows, append(append([]any{t.UTC().Format(time.RFC3339)}, s.dims...), nil,
 				p.Mean, floor0(p.Lower80), p.Upper80, floor0(p.Lower95), p.Upper95))
@@ -267,6 +280,16 @@ func forecastSeries(ctx context.Context, db *sql.DB, q *query, k int) (*Result, 
 }
 
 func floor0(v float64) float64 { return math.Max(v, 0) }
+
+// fitEach calls fit for every series, on as many cores as the process has: the fits are independent.
+func fitEach(all []series, fit func(i int, s series) error) error {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range all {
+		g.Go(func() error { return fit(i, s) })
+	}
+	return g.Wait()
+}
 
 func anomalies(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	start := time.Now()
@@ -281,11 +304,20 @@ func anomalies(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error
 	z := distuv.UnitNormal.Quantile(0.5 + q.Series.Level/2)
 	res := seriesResult(q, dims, number("value", "", ""), number("expected", "", ""), number("lower", "", ""), number("upper", "", ""),
 		number("deviation", "σ", ""), dimension("direction"))
-	for _, s := range all {
+	models := make([]*forecast.Model, len(all))
+	err = fitEach(all, func(i int, s series) error {
 		m, err := forecast.Fit(s.values[:len(s.values)-recent], seasons[q.Interval])
 		if err != nil {
-			return nil, fmt.Errorf("anomalies of %s: %w", s.key, err)
+			return fmt.Errorf("anomalies of %s: %w", s.key, err)
 		}
+		models[i] = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range all {
+		m := models[i]
 		res.Meta.Models = append(res.Meta.Models, modelInfo(s.key, m))
 		if m.Sigma == 0 {
 			m.Sigma = math.SmallestNonzeroFloat64 // a flat history: any change stands out

@@ -2,6 +2,7 @@ package queryapi
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
@@ -106,54 +107,70 @@ func routeSQL(subject string) string {
 // sessionReach bounds how far a session reaches beyond the range: the sessionization processor's longest session.
 const sessionReach = 24 * time.Hour
 
-// paths writes views(s, u, i, n, node, hit): the page views of the sessions that began in the range, in order
-// (i of n), a node repeated in a row counting once; then the lens's walk over them.
+// paths walks the page views of the sessions that began (their first page view) in the range, by the numbers
+// the sessionization processor gave them: insights.session.page for plugin nodes (a plugin's pages in a row are
+// one step), insights.session.view for route nodes (every view is a step). Numbered at ingest, the walks need
+// no window over the views: a few aggregations and joins over the steps near the anchor.
 func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
-	node := "e.plugin_id"
+	// raw is what a step's node is made of; nodeOf makes it, on the few rows of a walk rather than on every view
+	// (a route's three regular expressions cost 0.5 s over a month of views).
+	raw, numbering := "e.plugin_id", "e.session_page"
+	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
 	if p.Node == NodeRoute {
-		node = routeSQL("e.subject")
+		raw, numbering = "e.subject", "e.session_view"
+		nodeOf = func(raw string) string { return "coalesce(" + routeSQL(raw) + ", '(unknown)')" }
 	}
 	hit := "false"
 	if p.Anchor != nil {
 		hit = stepSQL(b, *p.Anchor)
 	}
-	// Views of one instant keep the order they arrived in (the session sequence). A session's views are read a session's length either side of the range, so that those that began
-	// before it are recognised and those still open at its end are whole.
-	b.WriteString("WITH v AS (SELECT e.session_id AS s, e.user_no AS u, e.ts, e.session_sequence AS seq, coalesce(" + node + ", '(unknown)') AS node, " + hit + " AS hit " +
-		"FROM events e WHERE e.event_name = " + b.arg(semconv.EventName(semconv.ActionNavigate)) + " AND e.session_id IS NOT NULL AND e.user_no IS NOT NULL" +
-		b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " AND e.ts >= " + b.arg(q.from.Add(-sessionReach)) + " AND e.ts < " + b.arg(q.to.Add(sessionReach)) + "), " +
-		"began AS (SELECT s FROM v GROUP BY s HAVING min(ts) >= " + b.arg(q.from) + " AND min(ts) < " + b.arg(q.to) + "), " +
-		"runs AS (SELECT *, sum(CASE WHEN prev IS DISTINCT FROM node THEN 1 ELSE 0 END) OVER (PARTITION BY s ORDER BY ts, seq) AS run " +
-		"FROM (SELECT v.*, lag(node) OVER (PARTITION BY s ORDER BY ts, seq) AS prev FROM v JOIN began USING (s))), " +
-		"d AS (SELECT s, any_value(u) AS u, min(ts) AS ts, min(seq) AS seq, any_value(node) AS node, bool_or(hit) AS hit FROM runs GROUP BY s, run), " +
-		"views AS (SELECT s, u, node, hit, row_number() OVER (PARTITION BY s ORDER BY ts, seq) AS i, count(*) OVER (PARTITION BY s) AS n FROM d)")
 	depth := strconv.Itoa(p.Depth)
-	if q.Lens == LensJourneys {
-		b.WriteString(" SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM (SELECT s, any_value(u) AS u, " +
-			"string_agg(node, ' → ' ORDER BY i) || CASE WHEN any_value(n) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
-			"FROM views WHERE i <= " + depth + " GROUP BY s) GROUP BY 1 ORDER BY 2 DESC, 1")
+	// v: the views of the sessions that began in the range (a session is its user u and its start s, both
+	// numbers: no session id to hash or join), i: the step number; read up to a session's length after the range
+	// so that the sessions still open at its end are whole.
+	b.WriteString("WITH v AS (SELECT e.user_no AS u, e.session_start_ms AS s, " + numbering + " AS i, " + raw + " AS raw, " +
+		hit + " AS hit FROM events e WHERE e.event_name = " + b.arg(semconv.EventName(semconv.ActionNavigate)) + " AND " + numbering + " IS NOT NULL " +
+		"AND e.user_no IS NOT NULL" + b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) +
+		" AND e.session_start_ms >= " + b.arg(q.from.UnixMilli()) + " AND e.session_start_ms < " + b.arg(q.to.UnixMilli()) +
+		" AND e.ts >= " + b.arg(q.from) + " AND e.ts < " + b.arg(q.to.Add(sessionReach)) + "), ")
+	// steps: one row per step of a session within the walk (a plugin's pages in a row are one step: hit if any is).
+	steps := func(join, where string) string {
+		return "(SELECT u, s, i, " + nodeOf("any_value(raw)") + " AS node, bool_or(hit) AS hit FROM v" + join + " " + where + " GROUP BY u, s, i)"
+	}
+	switch q.Lens {
+	case LensJourneys:
+		parts := make([]string, p.Depth)
+		for i := range parts {
+			k := strconv.Itoa(i + 1)
+			parts[i] = "CASE WHEN bool_or(i = " + k + ") THEN " + nodeOf("any_value(raw) FILTER (WHERE i = "+k+")") + " END" // none: skipped
+		}
+		b.WriteString("j AS (SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
+			"FROM v WHERE i <= " + depth + " + 1 GROUP BY u, s) " +
+			"SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM j GROUP BY 1 ORDER BY 2 DESC, 1")
 		return []Column{dimension("journey"), number("sessions", "sessions", ""), colUsers}
-	}
-	if q.Lens == LensPrevious {
-		anchor := "max(i)"
+	case LensPrevious:
+		anchor := "max(i) AS a FROM v GROUP BY u, s"
 		if p.Anchor != nil {
-			anchor = "max(i) FILTER (WHERE hit)"
+			anchor = "max(i) AS a FROM v WHERE hit GROUP BY u, s"
 		}
-		b.WriteString(", anchor AS (SELECT s, " + anchor + " AS a FROM views GROUP BY s HAVING " + anchor + " IS NOT NULL), " +
-			"walk AS (SELECT views.*, a - i + 1 AS step, lag(node) OVER (PARTITION BY s ORDER BY i) AS other FROM views JOIN anchor USING (s) WHERE i <= a) " +
-			"SELECT step, coalesce(other, " + b.arg(pathStart) + ") AS source, node AS target, ")
-	} else {
-		anchor := "1"
+		b.WriteString("anchor AS (SELECT u, s, " + anchor + "), " +
+			"w AS (SELECT st.*, a - i + 1 AS step FROM " + steps(" JOIN anchor USING (u, s)", "WHERE i BETWEEN a - "+depth+" AND a") + " st JOIN anchor USING (u, s)) " +
+			"SELECT w.step, coalesce(w2.node, " + b.arg(pathStart) + ") AS source, w.node AS target, " + edgeColumns +
+			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
+	default:
+		walk := steps("", "WHERE i <= "+depth+" + 1") + " st, (SELECT 1 AS a)" // from the first step
 		if p.Anchor != nil {
-			anchor = "min(i) FILTER (WHERE hit)"
+			b.WriteString("anchor AS (SELECT u, s, min(i) AS a FROM v WHERE hit GROUP BY u, s), ")
+			walk = steps(" JOIN anchor USING (u, s)", "WHERE i BETWEEN a AND a + "+depth) + " st JOIN anchor USING (u, s)"
 		}
-		b.WriteString(", anchor AS (SELECT s, " + anchor + " AS a FROM views GROUP BY s HAVING " + anchor + " IS NOT NULL), " +
-			"walk AS (SELECT views.*, i - a + 1 AS step, lead(node) OVER (PARTITION BY s ORDER BY i) AS other FROM views JOIN anchor USING (s) WHERE i >= a) " +
-			"SELECT step, node AS source, coalesce(other, " + b.arg(pathEnd) + ") AS target, ")
+		b.WriteString("w AS (SELECT st.*, i - a + 1 AS step FROM " + walk + ") " +
+			"SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, " + edgeColumns +
+			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
 	}
-	b.WriteString("(step - 1) || ':' || source AS source_id, step || ':' || target AS target_id, count(*) AS sessions, count(DISTINCT u) AS users " +
-		"FROM walk WHERE step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
 	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
 		number("sessions", "sessions", ""), colUsers}
 }
+
+// edgeColumns count an edge of a walk w (and w2, its other end).
+const edgeColumns = "(w.step - 1) || ':' || source AS source_id, w.step || ':' || target AS target_id, count(*) AS sessions, count(DISTINCT w.u) AS users"

@@ -16,8 +16,8 @@ import (
 )
 
 // pathSessions returns the simulated sessions that began (first page view) in the query range, as their users
-// and their page views' nodes, a node repeated in a row once (with whether the anchor matched in the run).
-func pathSessions(f *fixture, node func(wireformat.Occurrence) string, anchor func(wireformat.Occurrence) bool) (users []string, walks [][]pathView) {
+// and their page views' nodes — with dedup, a node repeated in a row once (hit if the anchor matched in the run).
+func pathSessions(f *fixture, node func(wireformat.Occurrence) string, anchor func(wireformat.Occurrence) bool, dedup bool) (users []string, walks [][]pathView) {
 	bySession := map[string][]wireformat.Occurrence{}
 	var order []string
 	for _, e := range f.events {
@@ -38,7 +38,7 @@ func pathSessions(f *fixture, node func(wireformat.Occurrence) string, anchor fu
 		var walk []pathView
 		for _, v := range views {
 			n := node(v)
-			if len(walk) > 0 && walk[len(walk)-1].node == n {
+			if dedup && len(walk) > 0 && walk[len(walk)-1].node == n {
 				walk[len(walk)-1].hit = walk[len(walk)-1].hit || anchor(v)
 				continue
 			}
@@ -158,18 +158,23 @@ func TestPaths(t *testing.T) {
 		anchor   func(wireformat.Occurrence) bool
 		depth    int
 		previous bool
+		views    bool // every view a step (route nodes)
 	}{
 		{name: "from the session's first page", node: pluginNode, anchor: noAnchor, depth: defaultPathDepth},
 		{name: "after TechDocs", paths: &Paths{Anchor: &Step{Plugin: "techdocs"}, Depth: 4}, node: pluginNode, anchor: techdocs, depth: 4},
 		{name: "into the session's last page", lens: LensPrevious, node: pluginNode, anchor: noAnchor, depth: defaultPathDepth, previous: true},
 		{name: "before TechDocs", lens: LensPrevious, paths: &Paths{Anchor: &Step{Plugin: "techdocs"}}, node: pluginNode, anchor: techdocs, depth: defaultPathDepth, previous: true},
-		{name: "by route", paths: &Paths{Node: NodeRoute, Depth: 2}, node: routeNode, anchor: noAnchor, depth: 2},
+		{name: "by route", paths: &Paths{Node: NodeRoute, Depth: 2}, node: routeNode, anchor: noAnchor, depth: 2, views: true},
+		{name: "by route from a docs page", paths: &Paths{Node: NodeRoute, Anchor: &Step{SubjectPrefix: "/docs/"}}, node: routeNode,
+			anchor: func(e wireformat.Occurrence) bool { return strings.HasPrefix(e.Subject, "/docs/") }, depth: defaultPathDepth, views: true},
+		{name: "by route into the last page", lens: LensPrevious, paths: &Paths{Node: NodeRoute}, node: routeNode, anchor: noAnchor,
+			depth: defaultPathDepth, previous: true, views: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := baseRequest("paths")
 			req.Paths, req.Lens, req.Limit = tc.paths, tc.lens, maxLimit
 			res := f.query(t, req)
-			users, walks := pathSessions(f, tc.node, tc.anchor)
+			users, walks := pathSessions(f, tc.node, tc.anchor, !tc.views)
 			want := expectedEdges(users, walks, tc.depth, tc.previous, tc.paths != nil && tc.paths.Anchor != nil)
 			require.NotEmpty(t, want)
 			assert.Equal(t, want, gotEdges(t, res))
@@ -177,18 +182,19 @@ func TestPaths(t *testing.T) {
 	}
 
 	t.Run("journeys", func(t *testing.T) {
+		const depth = 5 // longer than some sessions
 		req := baseRequest("paths")
-		req.Lens, req.Limit = LensJourneys, maxLimit
+		req.Lens, req.Limit, req.Paths = LensJourneys, maxLimit, &Paths{Depth: depth}
 		res := f.query(t, req)
-		users, walks := pathSessions(f, pluginNode, noAnchor)
+		users, walks := pathSessions(f, pluginNode, noAnchor, true)
 		sessions, people := map[string]int{}, map[string]map[string]bool{}
 		for s, walk := range walks {
 			var nodes []string
-			for _, v := range walk[:min(len(walk), defaultPathDepth)] {
+			for _, v := range walk[:min(len(walk), depth)] {
 				nodes = append(nodes, v.node)
 			}
 			j := strings.Join(nodes, " → ")
-			if len(walk) > defaultPathDepth {
+			if len(walk) > depth {
 				j += " → …"
 			}
 			sessions[j]++

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The thresholds of the recommendation rules: each finding states the numbers it rests on, so that a reader can
@@ -84,18 +86,24 @@ type finding struct {
 
 func recommend(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	start := time.Now()
-	var all []finding
-	for _, rule := range []func(context.Context, *sql.DB, *query, int) ([]finding, error){
+	rules := []func(context.Context, *sql.DB, *query, int) ([]finding, error){
 		underusedPlugins, lowAdoptionTeams, failingSearchTerms, unhealthyPlugins, failingTemplates, onboardingDropOff,
-	} {
-		found, err := rule(ctx, db, q, k)
-		if err != nil {
-			return nil, err
-		}
-		if len(found) > maxFindingsPerRule {
-			found = found[:maxFindingsPerRule]
-		}
-		all = append(all, found...)
+	}
+	// The rules' queries are independent: DuckDB runs them side by side.
+	found := make([][]finding, len(rules))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, rule := range rules {
+		g.Go(func() (err error) {
+			found[i], err = rule(gctx, db, q, k)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var all []finding
+	for _, f := range found {
+		all = append(all, f[:min(len(f), maxFindingsPerRule)]...)
 	}
 	slices.SortStableFunc(all, func(a, b finding) int { return cmp.Compare(severityOrder[a.severity], severityOrder[b.severity]) })
 	res := &Result{Columns: []Column{dimension("severity"), dimension("kind"), dimension("subject"), dimension("finding"),

@@ -38,7 +38,8 @@ func roiMetric() *Metric {
 		Name: "roi",
 		Description: "What the platform is worth, by the value model of the collector's config (query_api.roi): minutes " +
 			"saved per template run (the template's backstage.io/time-saved, the create event's value, where it has one, " +
-			"else template_run_minutes), per successful search (a click on a result) and per TechDocs page view; hours " +
+			"else template_run_minutes), per successful search (a click on a result attributed to a search) and per view of an entity's " +
+			"TechDocs; hours " +
 			"saved, their value at hourly_cost, the platform's cost (platform_cost_per_month prorated to the days of " +
 			"the range in each bucket), ROI = (value - cost) / cost, and cost per active user. With group_by team, per " +
 			"team (sub-teams' members included) with the cost allocated by the team's share of the active users. " +
@@ -56,25 +57,48 @@ func roiMetric() *Metric {
 func roi(q *query, b *sqlb) []Column {
 	v := q.value
 	// p: the value model, bound once.
-	b.WriteString("WITH p AS (SELECT " + b.arg(v.TemplateRunMinutes) + "::DOUBLE AS run_minutes, " + b.arg(v.SearchSuccessMinutes) + "::DOUBLE AS find_minutes, " +
-		b.arg(v.TechDocsViewMinutes) + "::DOUBLE AS doc_minutes, " + b.arg(nullIfZero(v.HourlyCost)) + "::DOUBLE AS hourly, " +
+	b.WriteString("WITH p AS (SELECT " + b.arg(v.TemplateRunMinutes) + "::DOUBLE AS per_run, " + b.arg(v.SearchSuccessMinutes) + "::DOUBLE AS per_find, " +
+		b.arg(v.TechDocsViewMinutes) + "::DOUBLE AS per_doc, " + b.arg(nullIfZero(v.HourlyCost)) + "::DOUBLE AS hourly, " +
 		b.arg(nullIfZero(v.PlatformCostPerMonth)) + "::DOUBLE AS monthly), ")
-	run := "p.run_minutes"
-	if v.TemplateTimeSaved {
-		run = "coalesce(e.value, p.run_minutes)"
+	// A run's minutes: its template's time saved (the create events' value) where it names one, else the default.
+	// The entity rollup sums a day's runs of a template by a user: their values are all there or all missing.
+	runMinutes := func(runs, value string) string {
+		if v.TemplateTimeSaved {
+			return "coalesce(" + value + ", " + runs + " * p.per_run)"
+		}
+		return runs + " * p.per_run"
 	}
-	minutes := "CASE WHEN e.action = '" + semconv.ActionCreate + "' THEN " + run + " WHEN e.action = '" + semconv.ActionDiscover + "' THEN p.find_minutes " +
-		"WHEN e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs' THEN p.doc_minutes ELSE 0 END"
-	bucket := "0"
-	if q.Interval != "" {
-		bucket = b.bucket(q, "e.ts")
+	// The uses: template runs (creates of a template), found searches (clicks on a result attributed to a search)
+	// and TechDocs views (of an entity's docs), as the templates, search and techdocs metrics count them.
+	isRun := "e.action = '" + semconv.ActionCreate + "' AND e.entity_ref IS NOT NULL"
+	isFind := "e.action = '" + semconv.ActionDiscover + "' AND e.search_term IS NOT NULL"
+	isDoc := "e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs' AND e.entity_ref IS NOT NULL"
+	byTeam := q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0
+	if byTeam {
+		bucket := "0"
+		if q.Interval != "" {
+			bucket = b.bucket(q, "e.ts")
+		}
+		// u: per bucket, user and teams list, the uses and their minutes (every active user: a team's share).
+		b.WriteString("u AS (SELECT " + bucket + " AS t, e.user_no, " + teamsKey + ", count(*) FILTER (WHERE " + isRun + ") AS runs, " +
+			"count(*) FILTER (WHERE " + isFind + ") AS finds, count(*) FILTER (WHERE " + isDoc + ") AS docs, " +
+			"coalesce(sum(" + runMinutes("1", "e.value") + ") FILTER (WHERE " + isRun + "), 0) AS run_minutes FROM events e, p " +
+			"WHERE e.user_no IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") + " AND " + b.timeRange("e.ts", q, 0) + b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) +
+			" GROUP BY t, e.user_no, th), ")
+	} else {
+		// u: per bucket, the uses from the daily entity and search rollups (and the events of partial days).
+		t := func() string {
+			if q.Interval == "" {
+				return "0"
+			}
+			return b.instant(q, b.localBucket(q, "lt"))
+		}
+		b.WriteString("ue AS (SELECT " + t() + " AS t, sum(creates) AS runs, coalesce(sum(" + runMinutes("creates", "create_value") + ") FILTER (WHERE creates > 0), 0) AS run_minutes, " +
+			"coalesce(sum(views) FILTER (WHERE plugin_id = 'techdocs'), 0) AS docs FROM " + b.from(q, entityActivity, 0, "x") + ", p WHERE user_no IS NOT NULL GROUP BY 1), " +
+			"us AS (SELECT " + t() + " AS t, sum(clicks) AS finds FROM " + b.from(q, searchActivity, 0, "y") + " WHERE user_no IS NOT NULL GROUP BY 1), " +
+			"u AS (SELECT t, coalesce(runs, 0) AS runs, coalesce(finds, 0) AS finds, coalesce(docs, 0) AS docs, coalesce(run_minutes, 0) AS run_minutes " +
+			"FROM ue FULL JOIN us USING (t)), ")
 	}
-	// u: per bucket, user and teams list, the uses and their minutes (every active user, for the denominators).
-	b.WriteString("u AS (SELECT " + bucket + " AS t, e.user_no, " + teamsKey + ", " +
-		"count(*) FILTER (WHERE e.action = '" + semconv.ActionCreate + "') AS runs, count(*) FILTER (WHERE e.action = '" + semconv.ActionDiscover + "') AS finds, " +
-		"count(*) FILTER (WHERE e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs') AS docs, sum(" + minutes + ") AS minutes " +
-		"FROM events e, p WHERE e.user_no IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") + " AND " + b.timeRange("e.ts", q, 0) +
-		b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " GROUP BY t, e.user_no, th), ")
 	// cost: per bucket, the platform's cost over the part of the bucket inside the range.
 	month := strconv.FormatFloat(averageMonthDays*86400, 'f', -1, 64)
 	if q.Interval != "" {
@@ -85,17 +109,27 @@ func roi(q *query, b *sqlb) []Column {
 		b.WriteString("cost AS (SELECT 0 AS t, p.monthly * (epoch(" + b.arg(q.to) + "::TIMESTAMPTZ) - epoch(" + b.arg(q.from) + "::TIMESTAMPTZ)) / " +
 			month + " AS cost FROM p), ")
 	}
-	b.WriteString("total AS (SELECT t, count(DISTINCT user_no) AS users FROM u GROUP BY t), ")
 	group, team, columns := "", "", []Column{}
 	order := []string{"hours_saved DESC"}
-	source := "u"
-	if q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0 {
-		b.WriteString("c AS (SELECT * FROM (" + credited("u", "x.t, x.user_no, x.th, x.runs, x.finds, x.docs, x.minutes") + ") WHERE true" + b.inTeams(q, "team") + "), ")
-		source = "(SELECT DISTINCT ON (t, user_no, th) * FROM c)" // a user's uses once in the teams' total
+	if byTeam {
+		b.WriteString("total AS (SELECT t, count(DISTINCT user_no) AS users FROM u GROUP BY t), ")
+		b.WriteString("c AS (SELECT * FROM (" + credited("u", "x.t, x.user_no, x.th, x.runs, x.finds, x.docs, x.run_minutes") + ") WHERE true" + b.inTeams(q, "team") + "), ")
+		source := "(SELECT DISTINCT ON (t, user_no, th) * FROM c)" // a user's uses once in the teams' total
 		if q.groupBy() == "team" {
 			source, group, team, columns = "c", ", team", "s.team, ", []Column{dimension("team")}
 			order = append(order, "s.team")
 		}
+		b.WriteString("s AS (SELECT t" + group + ", sum(runs) AS runs, sum(finds) AS finds, sum(docs) AS docs, sum(run_minutes) + sum(finds) * any_value(p.per_find) + " +
+			"sum(docs) * any_value(p.per_doc) AS minutes, count(DISTINCT user_no) AS users FROM " + source + ", p GROUP BY ALL) ")
+	} else {
+		// The active users from the activity rollup.
+		t := "0"
+		if q.Interval != "" {
+			t = b.instant(q, b.localBucket(q, "lt"))
+		}
+		b.WriteString("total AS (SELECT " + t + " AS t, count(DISTINCT user_no) AS users FROM " + b.activity(q, 0, false) + " GROUP BY 1), " +
+			"s AS (SELECT t, coalesce(runs, 0) AS runs, coalesce(finds, 0) AS finds, coalesce(docs, 0) AS docs, " +
+			"coalesce(run_minutes + finds * p.per_find + docs * p.per_doc, 0) AS minutes, users FROM total LEFT JOIN u USING (t), p) ")
 	}
 	timeColumn := ""
 	if q.Interval != "" {
@@ -103,9 +137,7 @@ func roi(q *query, b *sqlb) []Column {
 	}
 	// A team's share of the cost is its share of the active users.
 	share := "cost.cost * s.users / total.users"
-	b.WriteString("s AS (SELECT t" + group + ", sum(runs) AS runs, sum(finds) AS finds, sum(docs) AS docs, sum(minutes) AS minutes, " +
-		"count(DISTINCT user_no) AS users FROM " + source + " GROUP BY ALL) " +
-		"SELECT " + timeColumn + team + "s.runs AS template_runs, s.finds AS search_successes, s.docs AS techdocs_views, s.minutes / 60 AS hours_saved, " +
+	b.WriteString("SELECT " + timeColumn + team + "s.runs AS template_runs, s.finds AS search_successes, s.docs AS techdocs_views, s.minutes / 60 AS hours_saved, " +
 		"s.minutes / 60 * p.hourly AS value, " + share + " AS platform_cost, (s.minutes / 60 * p.hourly - " + share + ") / nullif(" + share + ", 0) AS roi, " +
 		"s.users AS active_users, cost.cost / nullif(total.users, 0) AS cost_per_active_user " +
 		"FROM s JOIN total USING (t) JOIN cost USING (t), p ORDER BY " + strings.Join(order, ", "))

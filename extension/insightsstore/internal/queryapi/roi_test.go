@@ -10,14 +10,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
+	"github.com/insights-collector/insights-collector/internal/wireformat"
 )
 
 var testValueModel = ValueModel{TemplateRunMinutes: 30, TemplateTimeSaved: true, SearchSuccessMinutes: 3, TechDocsViewMinutes: 5,
 	HourlyCost: 80, PlatformCostPerMonth: 10_000, Currency: "EUR"}
 
-// withValueModel serves the fixture's store with a value model.
-func withValueModel(t *testing.T, f *fixture, v ValueModel) *fixture {
-	server := NewServer(f.store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop(), WithValueModel(v))
+// withOptions serves the fixture's store with server options (a value model, custom metrics).
+func withOptions(t *testing.T, f *fixture, options ...Option) *fixture {
+	server := NewServer(f.store, []Token{{Secret: viewerToken, Principal: Principal{Name: "grafana", Role: RoleViewer}}}, testK, zap.NewNop(), options...)
 	server.now = func() time.Time { return queryTo }
 	g := *f
 	g.server = httptest.NewServer(server.Handler())
@@ -32,7 +33,8 @@ type worth struct {
 	users             map[string]bool
 }
 
-func (w *worth) add(action, plugin, user string, value *float64) {
+func (w *worth) add(e wireformat.Occurrence) {
+	action, plugin, user, value := e.Action, e.Context["pluginId"].(string), e.User, e.Value
 	if w.users == nil {
 		w.users = map[string]bool{}
 	}
@@ -48,14 +50,14 @@ func (w *worth) add(action, plugin, user string, value *float64) {
 	case action == semconv.ActionDiscover:
 		w.finds++
 		w.minutes += testValueModel.SearchSuccessMinutes
-	case action == semconv.ActionNavigate && plugin == "techdocs":
+	case action == semconv.ActionNavigate && plugin == "techdocs" && e.Attributes["name"] != nil: // a page of an entity's docs
 		w.docs++
 		w.minutes += testValueModel.TechDocsViewMinutes
 	}
 }
 
 func TestROI(t *testing.T) {
-	f := withValueModel(t, setup(t), testValueModel)
+	f := withOptions(t, setup(t), WithValueModel(testValueModel))
 	// Weekly, in Berlin: the three whole weeks of the query range (no daylight saving change in them).
 	weeks := map[string]*worth{}
 	for _, e := range f.events {
@@ -66,7 +68,7 @@ func TestROI(t *testing.T) {
 		if weeks[week] == nil {
 			weeks[week] = &worth{}
 		}
-		weeks[week].add(e.Action, e.Context["pluginId"].(string), e.User, e.Value)
+		weeks[week].add(e)
 	}
 	req := baseRequest("roi")
 	req.Interval = "week"
@@ -93,7 +95,7 @@ func TestROI(t *testing.T) {
 		if !inRange(e.Time) {
 			continue
 		}
-		all.add(e.Action, e.Context["pluginId"].(string), e.User, e.Value)
+		all.add(e)
 		credited := map[string]bool{}
 		for _, team := range e.Teams {
 			for _, g := range f.world.Above(team) {
@@ -104,7 +106,7 @@ func TestROI(t *testing.T) {
 			if teams[g] == nil {
 				teams[g] = &worth{}
 			}
-			teams[g].add(e.Action, e.Context["pluginId"].(string), e.User, e.Value)
+			teams[g].add(e)
 		}
 	}
 	req = baseRequest("roi")
@@ -124,7 +126,7 @@ func TestROI(t *testing.T) {
 	assert.Contains(t, column(t, res, "team"), f.world.Groups[0].Ref, "the organisation, through its teams")
 
 	// Without costs, hours only.
-	res = withValueModel(t, setup(t), DefaultValueModel()).query(t, baseRequest("roi"))
+	res = withOptions(t, setup(t)).query(t, baseRequest("roi"))
 	require.Len(t, res.Rows, 1)
 	assert.Nil(t, res.Rows[0][4], "value")
 	assert.Nil(t, res.Rows[0][6], "roi")

@@ -77,6 +77,11 @@ func (b *sqlb) buckets(q *query) string {
 		b.arg(q.from) + "::TIMESTAMPTZ)), timezone(" + b.arg(tz) + ", " + b.arg(q.to) + "::TIMESTAMPTZ), INTERVAL 1 " + q.Interval + ")) buckets"
 }
 
+// quarterHour is the quarter hour an event (alias e) falls in. Every time zone's offset is a whole number of
+// quarter hours, so counts per quarter hour add up exactly to any bucket of any zone — and converting a few
+// thousand quarter hours to the caller's zone costs far less than converting every event.
+const quarterHour = "time_bucket(INTERVAL 15 MINUTE, e.ts)"
+
 // date binds the calendar date of t (in t's location) as a DATE.
 func (b *sqlb) date(t time.Time) string {
 	return "CAST(" + b.arg(t.Format(time.DateOnly)) + " AS DATE)"
