@@ -415,6 +415,7 @@ s2 AS (SELECT s1.user_ref, min(e.created_at) AS t FROM s1 JOIN events e ON e.use
        AND e.created_at > s1.t AND e.created_at <= s1.t + interval '7 days' GROUP BY 1)
 SELECT count(*), count(s2.t), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s2.t - s1.t)) FROM s1 LEFT JOIN s2 USING (user_ref)`, month},
 		{"paths: 3 steps on from TechDocs, by route (28 days)", `{"metric":"paths","paths":{"anchor":{"plugin":"techdocs"},"node":"route"},` + recent + `}`, "", nil},
+		{"paths: 3 steps on from TechDocs, by plugin (28 days)", `{"metric":"paths","paths":{"anchor":{"plugin":"techdocs"}},` + recent + `}`, "", nil},
 		{"paths: top journeys of sessions (28 days)", `{"metric":"paths","lens":"journeys",` + recent + `}`, "", nil},
 		{"DAU against the 28 days before", `{"metric":"active_users","interval":"day","compare":"previous_period",` + recent + `}`, "", nil},
 		{"forecast: DAU 28 days ahead, fitted on 90 days", `{"metric":"forecast","interval":"day","series":{"metric":"active_users"},` + span + `}`, "", nil},

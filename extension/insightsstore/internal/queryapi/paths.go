@@ -110,10 +110,10 @@ const sessionReach = 24 * time.Hour
 // paths walks the page views of the sessions that began (their first page view) in the range, by the numbers
 // the sessionization processor gave them: insights.session.page for plugin nodes (a plugin's pages in a row are
 // one step), insights.session.view for route nodes (every view is a step). Numbered at ingest, the walks need
-// no window over the views: a few aggregations and joins over the steps near the anchor.
+// no window over the views: the anchors from the few views that match one, then the steps near them.
 func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
-	// raw is what a step's node is made of; nodeOf makes it, on the few rows of a walk rather than on every view
+	// raw is what a step's node is made of; nodeOf makes it on the few rows of a walk rather than on every view
 	// (a route's three regular expressions cost 0.5 s over a month of views).
 	raw, numbering := "e.plugin_id", "e.session_page"
 	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
@@ -121,23 +121,31 @@ func paths(q *query, b *sqlb) []Column {
 		raw, numbering = "e.subject", "e.session_view"
 		nodeOf = func(raw string) string { return "coalesce(" + routeSQL(raw) + ", '(unknown)')" }
 	}
-	hit := "false"
-	if p.Anchor != nil {
-		hit = stepSQL(b, *p.Anchor)
+	// views selects the page views of the sessions that began in the range (a session is its user u and its
+	// start s, both numbers: no session id to hash or join; i is the step), read up to a session's length after
+	// the range so that the sessions still open at its end are whole. Each use is its own scan: DuckDB reads
+	// only the columns and row groups it needs, where a shared relation would hold every view.
+	// cond, when set, adds a condition: a func, so that its placeholders bind after those before it.
+	views := func(columns string, cond func() string) string {
+		sql := "(SELECT e.user_no AS u, e.session_start_ms AS s, " + numbering + " AS i" + columns + " FROM events e WHERE e.event_name = " +
+			b.arg(semconv.EventName(semconv.ActionNavigate)) + " AND " + numbering + " IS NOT NULL AND e.user_no IS NOT NULL" +
+			b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " AND e.session_start_ms >= " + b.arg(q.from.UnixMilli()) +
+			" AND e.session_start_ms < " + b.arg(q.to.UnixMilli()) + " AND e.ts >= " + b.arg(q.from) + " AND e.ts < " + b.arg(q.to.Add(sessionReach))
+		if cond != nil {
+			sql += " AND " + cond()
+		}
+		return sql + ")"
 	}
+	hits := func() string { // the views that match the anchor
+		if p.Anchor == nil {
+			return views("", nil)
+		}
+		return views("", func() string { return stepSQL(b, *p.Anchor) })
+	}
+	firstSteps := func() string { return numbering + " <= " + strconv.Itoa(p.Depth) + " + 1" }
+	// steps: one row per step of a session (a plugin's pages in a row are one step).
+	steps := "SELECT u, s, i, " + nodeOf("any_value(raw)") + " AS node FROM "
 	depth := strconv.Itoa(p.Depth)
-	// v: the views of the sessions that began in the range (a session is its user u and its start s, both
-	// numbers: no session id to hash or join), i: the step number; read up to a session's length after the range
-	// so that the sessions still open at its end are whole.
-	b.WriteString("WITH v AS (SELECT e.user_no AS u, e.session_start_ms AS s, " + numbering + " AS i, " + raw + " AS raw, " +
-		hit + " AS hit FROM events e WHERE e.event_name = " + b.arg(semconv.EventName(semconv.ActionNavigate)) + " AND " + numbering + " IS NOT NULL " +
-		"AND e.user_no IS NOT NULL" + b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) +
-		" AND e.session_start_ms >= " + b.arg(q.from.UnixMilli()) + " AND e.session_start_ms < " + b.arg(q.to.UnixMilli()) +
-		" AND e.ts >= " + b.arg(q.from) + " AND e.ts < " + b.arg(q.to.Add(sessionReach)) + "), ")
-	// steps: one row per step of a session within the walk (a plugin's pages in a row are one step: hit if any is).
-	steps := func(join, where string) string {
-		return "(SELECT u, s, i, " + nodeOf("any_value(raw)") + " AS node, bool_or(hit) AS hit FROM v" + join + " " + where + " GROUP BY u, s, i)"
-	}
 	switch q.Lens {
 	case LensJourneys:
 		parts := make([]string, p.Depth)
@@ -145,27 +153,25 @@ func paths(q *query, b *sqlb) []Column {
 			k := strconv.Itoa(i + 1)
 			parts[i] = "CASE WHEN bool_or(i = " + k + ") THEN " + nodeOf("any_value(raw) FILTER (WHERE i = "+k+")") + " END" // none: skipped
 		}
-		b.WriteString("j AS (SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
-			"FROM v WHERE i <= " + depth + " + 1 GROUP BY u, s) " +
+		b.WriteString("WITH j AS (SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
+			"FROM " + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s) " +
 			"SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM j GROUP BY 1 ORDER BY 2 DESC, 1")
 		return []Column{dimension("journey"), number("sessions", "sessions", ""), colUsers}
 	case LensPrevious:
-		anchor := "max(i) AS a FROM v GROUP BY u, s"
-		if p.Anchor != nil {
-			anchor = "max(i) AS a FROM v WHERE hit GROUP BY u, s"
-		}
-		b.WriteString("anchor AS (SELECT u, s, " + anchor + "), " +
-			"w AS (SELECT st.*, a - i + 1 AS step FROM " + steps(" JOIN anchor USING (u, s)", "WHERE i BETWEEN a - "+depth+" AND a") + " st JOIN anchor USING (u, s)) " +
+		b.WriteString("WITH anchor AS (SELECT u, s, max(i) AS a FROM " + hits() + " GROUP BY u, s), " +
+			"w AS (SELECT st.*, a - i + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a - " + depth + " AND a " +
+			"GROUP BY u, s, i) st JOIN anchor USING (u, s)) " +
 			"SELECT w.step, coalesce(w2.node, " + b.arg(pathStart) + ") AS source, w.node AS target, " + edgeColumns +
 			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
 	default:
-		walk := steps("", "WHERE i <= "+depth+" + 1") + " st, (SELECT 1 AS a)" // from the first step
 		if p.Anchor != nil {
-			b.WriteString("anchor AS (SELECT u, s, min(i) AS a FROM v WHERE hit GROUP BY u, s), ")
-			walk = steps(" JOIN anchor USING (u, s)", "WHERE i BETWEEN a AND a + "+depth) + " st JOIN anchor USING (u, s)"
+			b.WriteString("WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
+				"w AS (SELECT st.*, i - a + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a AND a + " + depth +
+				" GROUP BY u, s, i) st JOIN anchor USING (u, s)) ")
+		} else { // from the first step
+			b.WriteString("WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) ")
 		}
-		b.WriteString("w AS (SELECT st.*, i - a + 1 AS step FROM " + walk + ") " +
-			"SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, " + edgeColumns +
+		b.WriteString("SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, " + edgeColumns +
 			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
 	}
 	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
