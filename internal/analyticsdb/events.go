@@ -108,10 +108,14 @@ var eventColumns = func() []string {
 
 // Positions in an event row of the columns the store fills in (and the rollups read).
 var (
-	attributesAt  = slices.Index(eventColumns, "attributes")
-	ingestBatchAt = slices.Index(eventColumns, "ingest_batch")
-	userNoAt      = slices.Index(eventColumns, "user_no")
-	searchTermAt  = slices.Index(eventColumns, "search_term")
+	attributesAt   = slices.Index(eventColumns, "attributes")
+	ingestBatchAt  = slices.Index(eventColumns, "ingest_batch")
+	userNoAt       = slices.Index(eventColumns, "user_no")
+	searchTermAt   = slices.Index(eventColumns, "search_term")
+	teamsAt        = slices.Index(eventColumns, "teams")
+	sessionStartAt = slices.Index(eventColumns, "session_start_ms")
+	sessionPageAt  = slices.Index(eventColumns, "session_page")
+	sessionViewAt  = slices.Index(eventColumns, "session_view")
 )
 
 // attrColumnAt maps each attribute with a column to the column's position in an event row.

@@ -34,6 +34,7 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 		{"backend_metrics", "ts < ?"},
 		{"users", "last_seen < ?"},
 		{"audit_log", "ts < ?"},
+		{"page_views", "ts < ?"},
 	}
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, pastDay})
@@ -51,6 +52,7 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 		{"events", "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"},
 		{"sessions", "user_key = $1"},
 		{"users", number},
+		{"page_views", number},
 	}
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, number})

@@ -62,6 +62,32 @@ var dailyRollups = []rollup{
 			"FROM (SELECT *, " + SearchTermSQL("") + " AS term FROM events WHERE action IN ('" + semconv.ActionSearch + "', '" +
 			semconv.ActionDiscover + "')) WHERE term IS NOT NULL GROUP BY ALL",
 	},
+	{
+		// The users' activity per teams list: the team metrics' input.
+		table:  "team_daily",
+		period: "day",
+		merged: "day, instance, user_no, teams, sum(events)::BIGINT, sum(runs)::BIGINT, sum(run_value), sum(runs_valued)::BIGINT, " +
+			"sum(searches)::BIGINT, sum(finds)::BIGINT, sum(docs)::BIGINT",
+		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), user_no, teams, count(*), count(*) FILTER (WHERE " + TemplateRunSQL("") + "), " +
+			"sum(value) FILTER (WHERE " + TemplateRunSQL("") + "), count(value) FILTER (WHERE " + TemplateRunSQL("") + "), " +
+			"count(*) FILTER (WHERE action = '" + semconv.ActionSearch + "'), count(*) FILTER (WHERE " + FoundSearchSQL("") + "), " +
+			"count(*) FILTER (WHERE " + DocsViewSQL("") + ") FROM events WHERE user_no IS NOT NULL AND len(teams) > 0 AND " + ActivitySQL("") + " GROUP BY ALL",
+	},
+}
+
+// TemplateRunSQL, FoundSearchSQL and DocsViewSQL are the conditions on an event (of the events table, or of its
+// alias given as "e.") that it is a template run (a create of an entity: the template), a search that found
+// something (a click on a result, attributed to a search) and a view of an entity's TechDocs.
+func TemplateRunSQL(alias string) string {
+	return alias + "action = '" + semconv.ActionCreate + "' AND " + alias + "entity_ref IS NOT NULL"
+}
+
+func FoundSearchSQL(alias string) string {
+	return alias + "action = '" + semconv.ActionDiscover + "' AND " + alias + "search_term IS NOT NULL"
+}
+
+func DocsViewSQL(alias string) string {
+	return alias + "action = '" + semconv.ActionNavigate + "' AND " + alias + "plugin_id = 'techdocs' AND " + alias + "entity_ref IS NOT NULL"
 }
 
 // ActivitySQL is the condition on an event (of the events table, or of its alias given as "e.") that it is
@@ -192,6 +218,19 @@ type searchCounts struct {
 	rankSum                               float64
 }
 
+type teamDay struct {
+	userDay
+	teams string // the list, joined by teamSep
+}
+
+// teamSep joins a teams list into a map key; group refs never hold it.
+const teamSep = "\x00"
+
+type teamCounts struct {
+	events, runs, runsValued, searches, finds, docs int64
+	runValue                                        float64
+}
+
 type seen struct{ first, last time.Time }
 
 type instanceUser struct {
@@ -209,6 +248,8 @@ type dailyAggregates struct {
 	entities   map[entityDay]entityCounts
 	features   map[featureDay]int64
 	searches   map[searchDay]searchCounts
+	teams      map[teamDay]teamCounts
+	pageViews  [][]driver.Value      // rows of page_views: the write's numbered page views
 	firstLast  map[instanceUser]seen // users: first and last time per instance and user
 	days       map[int64]bool
 }
@@ -217,7 +258,8 @@ func newDailyAggregates(loc *time.Location, entities *numbering[string], feature
 	return &dailyAggregates{
 		cut: dayCutter{loc: loc}, entityNos: entities, featureNos: features,
 		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
-		features: map[featureDay]int64{}, searches: map[searchDay]searchCounts{}, firstLast: map[instanceUser]seen{}, days: map[int64]bool{},
+		features: map[featureDay]int64{}, searches: map[searchDay]searchCounts{}, teams: map[teamDay]teamCounts{}, firstLast: map[instanceUser]seen{},
+		days: map[int64]bool{},
 	}
 }
 
@@ -281,6 +323,12 @@ func (a *dailyAggregates) add(row []driver.Value) {
 	if plugin.valid {
 		a.plugins[pluginDay{key, plugin.s}]++
 	}
+	if teams, _ := row[teamsAt].([]string); len(teams) > 0 {
+		a.addTeams(row, teamDay{key, strings.Join(teams, teamSep)}, plugin, action)
+	}
+	if action.valid && action.s == semconv.ActionNavigate {
+		a.addPageView(row, instance, user)
+	}
 	id := instanceUser{instance, user}
 	fl, ok := a.firstLast[id]
 	if !ok || ts.Before(fl.first) {
@@ -290,6 +338,38 @@ func (a *dailyAggregates) add(row []driver.Value) {
 		fl.last = ts
 	}
 	a.firstLast[id] = fl
+}
+
+// addPageView keeps a page view that the sessionization processor numbered, for page_views.
+func (a *dailyAggregates) addPageView(row []driver.Value, instance string, user userNo) {
+	start, ok1 := row[sessionStartAt].(int64)
+	page, ok2 := row[sessionPageAt].(int64)
+	view, ok3 := row[sessionViewAt].(int64)
+	if ok1 && ok2 && ok3 {
+		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt]})
+	}
+}
+
+// addTeams counts an event of a user for the teams list it names.
+func (a *dailyAggregates) addTeams(row []driver.Value, key teamDay, plugin, action nullString) {
+	c := a.teams[key]
+	c.events++
+	_, hasEntity := row[entityRefAt].(string)
+	switch {
+	case action.valid && action.s == semconv.ActionCreate && hasEntity:
+		c.runs++
+		if v, ok := row[valueAt].(float64); ok {
+			c.runValue += v
+			c.runsValued++
+		}
+	case action.valid && action.s == semconv.ActionSearch:
+		c.searches++
+	case action.valid && action.s == semconv.ActionDiscover && row[searchTermAt] != nil:
+		c.finds++
+	case action.valid && action.s == semconv.ActionNavigate && plugin.valid && plugin.s == "techdocs" && hasEntity:
+		c.docs++
+	}
+	a.teams[key] = c
 }
 
 // addSearch counts a search, or a click on a result (a discover) for the term of its search.
@@ -344,6 +424,15 @@ func (a *dailyAggregates) tables() map[string][][]driver.Value {
 		out["search_daily"] = append(out["search_daily"], []driver.Value{unixTime(k.day), k.instance, k.plugin.value(),
 			k.kind.value(), k.term, k.user.value(), c.searches, c.zeroResults, c.clicks, rankSum, c.ranked})
 	}
+	for k, c := range a.teams {
+		var runValue driver.Value
+		if c.runsValued > 0 {
+			runValue = c.runValue
+		}
+		out["team_daily"] = append(out["team_daily"], []driver.Value{unixTime(k.day), k.instance, uint32(k.user), strings.Split(k.teams, teamSep),
+			c.events, c.runs, runValue, c.runsValued, c.searches, c.finds, c.docs})
+	}
+	out["page_views"] = a.pageViews
 	for id, fl := range a.firstLast {
 		out["users"] = append(out["users"], []driver.Value{id.instance, uint32(id.user), fl.first, fl.last})
 	}
@@ -363,7 +452,7 @@ func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 // compaction; the caller holds s.mu inside a transaction.
 func (s *Store) appendRollups(ctx context.Context, a *dailyAggregates) error {
 	tables := a.tables()
-	for _, table := range append(rollupTables(dailyRollups), "users") {
+	for _, table := range append(rollupTables(dailyRollups), "users", "page_views") {
 		if err := s.appendRows(table, tables[table]); err != nil {
 			return err
 		}

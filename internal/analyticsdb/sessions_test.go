@@ -3,6 +3,8 @@ package analyticsdb
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +97,46 @@ func TestDerivedEventsAreNotActivity(t *testing.T) {
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE event_name = ? AND engagement_previous_tier = 'casual'`, semconv.EventEngagementTierChange))
 	assert.Equal(t, 1, count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`), "one day of activity")
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users WHERE last_seen = ?`, now.Add(-48*time.Hour)))
+}
+
+// Page views the sessionization processor numbered are kept in page_views, as the migration that created the
+// table copies them from the events; erasure removes them.
+func TestPageViews(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, v := range []struct {
+		action, plugin, subject string
+		page                    int64
+	}{{"navigate", "catalog", "/catalog", 1}, {"click", "catalog", "Docs", 0}, {"navigate", "techdocs", "/docs/default/component/a", 2}} {
+		lr := records.AppendEmpty()
+		lr.SetEventName("backstage." + v.action)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Hour + time.Duration(i)*time.Minute)))
+		attrs := map[string]any{semconv.AttrUserHash: "k1.ana", semconv.AttrAction: v.action, semconv.AttrPluginID: v.plugin,
+			semconv.AttrSubject: v.subject, semconv.AttrEventID: fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-00000000010%d", i),
+			semconv.AttrSessionStartMs: now.Add(-time.Hour).UnixMilli()}
+		if v.page > 0 {
+			attrs[semconv.AttrSessionPage], attrs[semconv.AttrSessionView] = v.page, v.page
+		}
+		require.NoError(t, lr.Attributes().FromRaw(attrs))
+	}
+	_, err := s.WriteLogs(context.Background(), ld, now)
+	require.NoError(t, err)
+	const views = `SELECT list(plugin_id || ' ' || page || ' ' || view ORDER BY page) FROM page_views`
+	var atIngest []any
+	require.NoError(t, s.DB().QueryRow(views).Scan(&atIngest))
+	assert.Equal(t, []any{"catalog 1 1", "techdocs 2 2"}, atIngest)
+
+	_, err = s.DB().Exec(`DELETE FROM page_views`)
+	require.NoError(t, err)
+	i := slices.IndexFunc(migrations, func(m migration) bool { return m.version == 15 })
+	_, err = s.DB().Exec(migrations[i].sql[strings.Index(migrations[i].sql, "INSERT"):])
+	require.NoError(t, err)
+	var rebuilt []any
+	require.NoError(t, s.DB().QueryRow(views).Scan(&rebuilt))
+	assert.Equal(t, atIngest, rebuilt, "the migration copies what the store writes")
+
+	deleted, err := s.EraseUser(context.Background(), "k1.ana")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), deleted["page_views"])
 }

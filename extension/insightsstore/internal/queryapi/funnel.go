@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Funnel is what the funnel metric measures (Request.Funnel).
@@ -103,9 +104,10 @@ func funnelMetric() *Metric {
 func funnel(q *query, b *sqlb) []Column {
 	f := q.Funnel
 	window := "INTERVAL " + strconv.Itoa(f.WithinHours) + " HOUR"
-	instances := b.in("coalesce(e.instance, '')", q.filter(FilterInstance))
+	// instances binds the filter's values where it is written: placeholders bind in the text's order.
+	instances := func() string { return b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) }
 	b.WriteString("WITH s1 AS (SELECT e.user_no, arg_min(e.session_id, e.ts) AS session, arg_min(e.teams, e.ts) AS teams, min(e.ts) AS t1, " +
-		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances + " AND " + stepSQL(b, f.Steps[0]))
+		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances() + " AND " + stepSQL(b, f.Steps[0]))
 	if f.NewUsers {
 		b.WriteString(" AND e.user_no IN (SELECT user_no FROM users GROUP BY 1 HAVING " + b.timeRange("min(first_seen)", q, 0) + ")")
 	}
@@ -120,7 +122,9 @@ func funnel(q *query, b *sqlb) []Column {
 		if f.Session {
 			b.WriteString(" AND e.session_id = s.session")
 		}
-		b.WriteString(" WHERE " + stepSQL(b, f.Steps[i]) + instances + " GROUP BY ALL)")
+		// The later steps lie within the window of a first step in the range: a time range DuckDB prunes by.
+		b.WriteString(" WHERE " + stepSQL(b, f.Steps[i]) + instances() + " AND e.ts >= " + b.arg(q.from) + " AND e.ts < " +
+			b.arg(q.to.Add(time.Duration(f.WithinHours)*time.Hour)) + " GROUP BY ALL)")
 	}
 	// u: one row per user who started, with the time of each step (NULL: not reached; with any order, a step
 	// counts only if every step before it was reached too).

@@ -72,6 +72,8 @@ func validatePaths(p *Paths, m *Metric) error {
 		return badRequest("paths.anchor.event", "a path walks page views: the anchor is a %s event", semconv.EventName(semconv.ActionNavigate))
 	case p.Anchor != nil && p.Anchor.Plugin == "" && p.Anchor.Subject == "" && p.Anchor.SubjectPrefix == "":
 		return badRequest("paths.anchor", "needs a plugin, subject or subject_prefix")
+	case p.Anchor != nil && (p.Anchor.EntityKind != "" || len(p.Anchor.Attributes) > 0):
+		return badRequest("paths.anchor", "a page is matched by its plugin, subject or subject_prefix only")
 	}
 	return nil
 }
@@ -115,22 +117,21 @@ func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
 	// raw is what a step's node is made of; nodeOf makes it on the few rows of a walk rather than on every view
 	// (a route's three regular expressions cost 0.5 s over a month of views).
-	raw, numbering := "e.plugin_id", "e.session_page"
+	raw, numbering := "pv.plugin_id", "pv.page"
 	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
 	if p.Node == NodeRoute {
-		raw, numbering = "e.subject", "e.session_view"
+		raw, numbering = "pv.subject", "pv.view"
 		nodeOf = func(raw string) string { return "coalesce(" + routeSQL(raw) + ", '(unknown)')" }
 	}
 	// views selects the page views of the sessions that began in the range (a session is its user u and its
 	// start s, both numbers: no session id to hash or join; i is the step), read up to a session's length after
-	// the range so that the sessions still open at its end are whole. Each use is its own scan: DuckDB reads
-	// only the columns and row groups it needs, where a shared relation would hold every view.
+	// the range so that the sessions still open at its end are whole. Each use is its own scan of page_views (the
+	// store's narrow copy of the numbered page views): DuckDB reads only the columns and row groups it needs.
 	// cond, when set, adds a condition: a func, so that its placeholders bind after those before it.
 	views := func(columns string, cond func() string) string {
-		sql := "(SELECT e.user_no AS u, e.session_start_ms AS s, " + numbering + " AS i" + columns + " FROM events e WHERE e.event_name = " +
-			b.arg(semconv.EventName(semconv.ActionNavigate)) + " AND " + numbering + " IS NOT NULL AND e.user_no IS NOT NULL" +
-			b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " AND e.session_start_ms >= " + b.arg(q.from.UnixMilli()) +
-			" AND e.session_start_ms < " + b.arg(q.to.UnixMilli()) + " AND e.ts >= " + b.arg(q.from) + " AND e.ts < " + b.arg(q.to.Add(sessionReach))
+		sql := "(SELECT pv.user_no AS u, pv.session_start_ms AS s, " + numbering + " AS i" + columns + " FROM page_views pv WHERE true" +
+			b.in("pv.instance", q.filter(FilterInstance)) + " AND pv.session_start_ms >= " + b.arg(q.from.UnixMilli()) +
+			" AND pv.session_start_ms < " + b.arg(q.to.UnixMilli()) + " AND pv.ts >= " + b.arg(q.from) + " AND pv.ts < " + b.arg(q.to.Add(sessionReach))
 		if cond != nil {
 			sql += " AND " + cond()
 		}
@@ -140,7 +141,7 @@ func paths(q *query, b *sqlb) []Column {
 		if p.Anchor == nil {
 			return views("", nil)
 		}
-		return views("", func() string { return stepSQL(b, *p.Anchor) })
+		return views("", func() string { return anchorSQL(b, *p.Anchor) })
 	}
 	firstSteps := func() string { return numbering + " <= " + strconv.Itoa(p.Depth) + " + 1" }
 	// steps: one row per step of a session (a plugin's pages in a row are one step).
@@ -161,8 +162,8 @@ func paths(q *query, b *sqlb) []Column {
 		b.WriteString("WITH anchor AS (SELECT u, s, max(i) AS a FROM " + hits() + " GROUP BY u, s), " +
 			"w AS (SELECT st.*, a - i + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a - " + depth + " AND a " +
 			"GROUP BY u, s, i) st JOIN anchor USING (u, s)) " +
-			"SELECT w.step, coalesce(w2.node, " + b.arg(pathStart) + ") AS source, w.node AS target, " + edgeColumns +
-			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
+			edges("SELECT w.step, coalesce(w2.node, "+b.arg(pathStart)+") AS source, w.node AS target, w.u FROM w LEFT JOIN w w2 "+
+				"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= "+depth))
 	default:
 		if p.Anchor != nil {
 			b.WriteString("WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
@@ -171,12 +172,32 @@ func paths(q *query, b *sqlb) []Column {
 		} else { // from the first step
 			b.WriteString("WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) ")
 		}
-		b.WriteString("SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, " + edgeColumns +
-			" FROM w LEFT JOIN w w2 ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth + " GROUP BY ALL ORDER BY step, sessions DESC, source, target")
+		b.WriteString(edges("SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, w.u FROM w LEFT JOIN w w2 " +
+			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth))
 	}
 	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
 		number("sessions", "sessions", ""), colUsers}
 }
 
-// edgeColumns count an edge of a walk w (and w2, its other end).
-const edgeColumns = "(w.step - 1) || ':' || source AS source_id, w.step || ':' || target AS target_id, count(*) AS sessions, count(DISTINCT w.u) AS users"
+// anchorSQL is the condition on a page view (alias pv) of a walk's anchor.
+func anchorSQL(b *sqlb, s Step) string {
+	var conds []string
+	if s.Plugin != "" {
+		conds = append(conds, "pv.plugin_id = "+b.arg(s.Plugin))
+	}
+	if s.Subject != "" {
+		conds = append(conds, "pv.subject = "+b.arg(s.Subject))
+	}
+	if s.SubjectPrefix != "" {
+		conds = append(conds, "starts_with(pv.subject, "+b.arg(s.SubjectPrefix)+")")
+	}
+	return "(" + strings.Join(conds, " AND ") + ")"
+}
+
+// edges counts the edges (step, source, target) of a walk's rows, one per session and user u: per user first,
+// then per edge (two plain aggregations cost less than one count(DISTINCT …)).
+func edges(walk string) string {
+	return "SELECT step, source, target, (step - 1) || ':' || source AS source_id, step || ':' || target AS target_id, sum(n) AS sessions, " +
+		"count(*) AS users FROM (SELECT step, source, target, u, count(*) AS n FROM (" + walk + ") GROUP BY ALL) " +
+		"GROUP BY step, source, target ORDER BY step, sessions DESC, source, target"
+}

@@ -218,10 +218,11 @@ func TestPaths(t *testing.T) {
 	})
 
 	for name, bad := range map[string]*Paths{
-		"depth":        {Depth: maxPathDepth + 1},
-		"node":         {Node: "team"},
-		"anchor event": {Anchor: &Step{Event: "backstage.click", Plugin: "catalog"}},
-		"empty anchor": {Anchor: &Step{}},
+		"depth":         {Depth: maxPathDepth + 1},
+		"node":          {Node: "team"},
+		"anchor event":  {Anchor: &Step{Event: "backstage.click", Plugin: "catalog"}},
+		"empty anchor":  {Anchor: &Step{}},
+		"entity anchor": {Anchor: &Step{Plugin: "catalog", EntityKind: "component"}},
 	} {
 		req := baseRequest("paths")
 		req.Paths = bad

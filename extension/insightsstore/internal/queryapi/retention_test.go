@@ -251,12 +251,13 @@ func TestCompareWithTheEarlierPeriod(t *testing.T) {
 	}
 	// Ordinal columns (a funnel's step) identify rows; they are not compared.
 	req := Request{Metric: "funnel", From: at(from), To: at(to), Timezone: "Europe/Berlin", Compare: ComparePreviousPeriod,
-		Funnel: &Funnel{Steps: []Step{{Event: "backstage.navigate"}, {Event: "backstage.search"}}}}
+		Funnel: &Funnel{Steps: []Step{{Event: "backstage.navigate"}, {Event: "backstage.search"}}}, Filters: map[string][]string{FilterInstance: {"portal-eu"}}}
 	cur = f.query(t, req)
 	req.Compare, req.From, req.To = "", at(from.AddDate(0, 0, -span)), at(from)
 	earlier = f.query(t, req)
 	assert.NotContains(t, columnNames(cur), "step_previous")
 	assert.Equal(t, column(t, earlier, "users"), column(t, cur, "users_previous"))
+	assert.Positive(t, column(t, cur, "users")[1], "the instance filter holds at every step")
 
 	// A year back, the store has nothing: nulls, not zeros.
 	cur = ask("plugin_adoption", "", ComparePreviousYear, from, to)

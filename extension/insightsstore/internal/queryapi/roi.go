@@ -3,9 +3,6 @@ package queryapi
 import (
 	"strconv"
 	"strings"
-
-	"github.com/insights-collector/insights-collector/internal/analyticsdb"
-	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
 // ValueModel is what the platform's uses are worth, for the roi metric (config query_api.roi).
@@ -68,31 +65,26 @@ func roi(q *query, b *sqlb) []Column {
 		}
 		return runs + " * p.per_run"
 	}
+	// t buckets the rollups' rows (lt: their wall-clock day, or an edge event's time).
+	t := func() string {
+		if q.Interval == "" {
+			return "0"
+		}
+		return b.instant(q, b.localBucket(q, "lt"))
+	}
 	// The uses: template runs (creates of a template), found searches (clicks on a result attributed to a search)
-	// and TechDocs views (of an entity's docs), as the templates, search and techdocs metrics count them.
-	isRun := "e.action = '" + semconv.ActionCreate + "' AND e.entity_ref IS NOT NULL"
-	isFind := "e.action = '" + semconv.ActionDiscover + "' AND e.search_term IS NOT NULL"
-	isDoc := "e.action = '" + semconv.ActionNavigate + "' AND e.plugin_id = 'techdocs' AND e.entity_ref IS NOT NULL"
+	// and views of an entity's TechDocs, as the templates, search and techdocs metrics count them.
 	byTeam := q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0
 	if byTeam {
-		bucket := "0"
-		if q.Interval != "" {
-			bucket = b.bucket(q, "e.ts")
+		// u: per bucket, user and teams list, from the team rollup.
+		valued := "coalesce(sum(run_value), 0) + (sum(runs) - sum(runs_valued)) * any_value(p.per_run)"
+		if !v.TemplateTimeSaved {
+			valued = "sum(runs) * any_value(p.per_run)"
 		}
-		// u: per bucket, user and teams list, the uses and their minutes (every active user: a team's share).
-		b.WriteString("u AS (SELECT " + bucket + " AS t, e.user_no, " + teamsKey + ", count(*) FILTER (WHERE " + isRun + ") AS runs, " +
-			"count(*) FILTER (WHERE " + isFind + ") AS finds, count(*) FILTER (WHERE " + isDoc + ") AS docs, " +
-			"coalesce(sum(" + runMinutes("1", "e.value") + ") FILTER (WHERE " + isRun + "), 0) AS run_minutes FROM events e, p " +
-			"WHERE e.user_no IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") + " AND " + b.timeRange("e.ts", q, 0) + b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) +
-			" GROUP BY t, e.user_no, th), ")
+		b.WriteString("u AS (SELECT " + t() + " AS t, user_no, hash(teams) AS th, any_value(teams) AS teams, sum(runs) AS runs, sum(finds) AS finds, " +
+			"sum(docs) AS docs, " + valued + " AS run_minutes FROM " + b.from(q, teamActivity, 0, "x") + ", p GROUP BY 1, user_no, th), ")
 	} else {
 		// u: per bucket, the uses from the daily entity and search rollups (and the events of partial days).
-		t := func() string {
-			if q.Interval == "" {
-				return "0"
-			}
-			return b.instant(q, b.localBucket(q, "lt"))
-		}
 		b.WriteString("ue AS (SELECT " + t() + " AS t, sum(creates) AS runs, coalesce(sum(" + runMinutes("creates", "create_value") + ") FILTER (WHERE creates > 0), 0) AS run_minutes, " +
 			"coalesce(sum(views) FILTER (WHERE plugin_id = 'techdocs'), 0) AS docs FROM " + b.from(q, entityActivity, 0, "x") + ", p WHERE user_no IS NOT NULL GROUP BY 1), " +
 			"us AS (SELECT " + t() + " AS t, sum(clicks) AS finds FROM " + b.from(q, searchActivity, 0, "y") + " WHERE user_no IS NOT NULL GROUP BY 1), " +
@@ -111,8 +103,9 @@ func roi(q *query, b *sqlb) []Column {
 	}
 	group, team, columns := "", "", []Column{}
 	order := []string{"hours_saved DESC"}
+	// total: the active users of each bucket, from the activity rollup (a team's share of the cost is its share).
+	b.WriteString("total AS (SELECT " + t() + " AS t, count(DISTINCT user_no) AS users FROM " + b.activity(q, 0, false) + " GROUP BY 1), ")
 	if byTeam {
-		b.WriteString("total AS (SELECT t, count(DISTINCT user_no) AS users FROM u GROUP BY t), ")
 		b.WriteString("c AS (SELECT * FROM (" + credited("u", "x.t, x.user_no, x.th, x.runs, x.finds, x.docs, x.run_minutes") + ") WHERE true" + b.inTeams(q, "team") + "), ")
 		source := "(SELECT DISTINCT ON (t, user_no, th) * FROM c)" // a user's uses once in the teams' total
 		if q.groupBy() == "team" {
@@ -122,13 +115,7 @@ func roi(q *query, b *sqlb) []Column {
 		b.WriteString("s AS (SELECT t" + group + ", sum(runs) AS runs, sum(finds) AS finds, sum(docs) AS docs, sum(run_minutes) + sum(finds) * any_value(p.per_find) + " +
 			"sum(docs) * any_value(p.per_doc) AS minutes, count(DISTINCT user_no) AS users FROM " + source + ", p GROUP BY ALL) ")
 	} else {
-		// The active users from the activity rollup.
-		t := "0"
-		if q.Interval != "" {
-			t = b.instant(q, b.localBucket(q, "lt"))
-		}
-		b.WriteString("total AS (SELECT " + t + " AS t, count(DISTINCT user_no) AS users FROM " + b.activity(q, 0, false) + " GROUP BY 1), " +
-			"s AS (SELECT t, coalesce(runs, 0) AS runs, coalesce(finds, 0) AS finds, coalesce(docs, 0) AS docs, " +
+		b.WriteString("s AS (SELECT t, coalesce(runs, 0) AS runs, coalesce(finds, 0) AS finds, coalesce(docs, 0) AS docs, " +
 			"coalesce(run_minutes + finds * p.per_find + docs * p.per_doc, 0) AS minutes, users FROM total LEFT JOIN u USING (t), p) ")
 	}
 	timeColumn := ""

@@ -106,8 +106,9 @@ type source struct {
 	eventCols   string // over one event e
 	eventJoin   string // joined to the events for the numbers the rollup holds
 	eventFilter string // which events the rollup counts
-	// hasKind: the rollup has entity_kind, so a filter on it can be answered from the rollup.
-	hasKind bool
+	// hasKind: the rollup has entity_kind, so a filter on it can be answered from the rollup; noPlugin: the
+	// rollup has no plugin_id, so a filter on it cannot.
+	hasKind, noPlugin bool
 }
 
 var (
@@ -135,6 +136,16 @@ var (
 		eventCols:   "coalesce(e.instance, '') AS instance, e.plugin_id, fn.feature_no, e.user_no, 1 AS events",
 		eventJoin:   " JOIN feature_numbers fn ON " + analyticsdb.FeatureJoinSQL("e", "fn"),
 		eventFilter: analyticsdb.ActivitySQL("e."),
+	}
+	// teamActivity is the users' activity per teams list, with the uses the team metrics count.
+	teamActivity = source{
+		rollup: "team_daily", rollupCols: "instance, user_no, teams, events, runs, run_value, runs_valued, searches, finds, docs",
+		eventCols: "coalesce(e.instance, '') AS instance, e.user_no, e.teams, 1 AS events, " +
+			"CASE WHEN " + analyticsdb.TemplateRunSQL("e.") + " THEN 1 ELSE 0 END AS runs, CASE WHEN " + analyticsdb.TemplateRunSQL("e.") + " THEN e.value END AS run_value, " +
+			"CASE WHEN " + analyticsdb.TemplateRunSQL("e.") + " AND e.value IS NOT NULL THEN 1 ELSE 0 END AS runs_valued, " +
+			"CASE WHEN e.action = '" + semconv.ActionSearch + "' THEN 1 ELSE 0 END AS searches, " +
+			"CASE WHEN " + analyticsdb.FoundSearchSQL("e.") + " THEN 1 ELSE 0 END AS finds, CASE WHEN " + analyticsdb.DocsViewSQL("e.") + " THEN 1 ELSE 0 END AS docs",
+		eventFilter: "e.user_no IS NOT NULL AND len(e.teams) > 0 AND " + analyticsdb.ActivitySQL("e."), noPlugin: true,
 	}
 	searchActivity = source{
 		rollup: "search_daily", rollupCols: "instance, plugin_id, entity_kind, term, user_no, searches, zero_results, clicks, rank_sum, ranked",
@@ -188,7 +199,7 @@ func rollupDays(q *query, src source, from, to time.Time) (lo, hi time.Time, ok 
 		return lo, hi, false
 	case q.Interval != "" && q.Timezone != tz.String():
 		return lo, hi, false // a day of the caller's calendar is not a day of the rollup
-	case !src.hasKind && len(q.filter(FilterEntityKind)) > 0:
+	case !src.hasKind && len(q.filter(FilterEntityKind)) > 0, src.noPlugin && len(q.filter(FilterPlugin)) > 0:
 		return lo, hi, false
 	}
 	lo = startOfDay(from, tz)

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
@@ -68,14 +67,19 @@ func teamAdoptionMetric() *Metric {
 // teamAdoption credits each event to the teams it names and to their ancestors, so that a team's active members
 // include its sub-teams' — the same scope as the catalog's total member count.
 func teamAdoption(q *query, b *sqlb) []Column {
-	bucket, timeColumn, columns := "0", "", []Column{}
+	bucket := "0"
 	if q.Interval != "" {
-		bucket, timeColumn, columns = b.bucket(q, "e.ts"), "c.t AS time, ", []Column{colTime}
+		bucket = b.localBucket(q, "lt")
 	}
-	b.WriteString("WITH ut AS (SELECT " + bucket + " AS t, e.user_no, " + teamsKey + ", count(*) AS events FROM events e " +
-		"WHERE e.user_no IS NOT NULL AND e.teams IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") + " AND " + b.eventFilters(q, 0) + " GROUP BY t, e.user_no, th), " +
-		"c AS (" + credited("ut", "x.t, x.user_no, x.teams, x.events") + ") " +
-		"SELECT " + timeColumn + "c.team, count(DISTINCT c.user_no) AS active_members, any_value(tm.total_members) AS members, " +
+	b.WriteString("WITH ut AS (SELECT " + bucket + " AS t, user_no, hash(teams) AS th, any_value(teams) AS teams, sum(events) AS events FROM " +
+		b.from(q, teamActivity, 0, "x") + " GROUP BY t, user_no, th), " +
+		"c AS (" + credited("ut", "x.t, x.user_no, x.teams, x.events") + ") SELECT ")
+	columns := []Column{}
+	if q.Interval != "" {
+		b.WriteString(b.instant(q, "c.t") + " AS time, ")
+		columns = append(columns, colTime)
+	}
+	b.WriteString("c.team, count(DISTINCT c.user_no) AS active_members, any_value(tm.total_members) AS members, " +
 		"count(DISTINCT c.user_no) / nullif(any_value(tm.total_members), 0) AS adoption, " +
 		"sum(c.events) / count(DISTINCT c.user_no) AS events_per_active_member " +
 		"FROM c JOIN teams tm USING (team) WHERE true" + b.inTeams(q, "c.team") + " GROUP BY c.t, c.team ORDER BY c.t, adoption DESC, c.team")
@@ -187,7 +191,7 @@ func teamComparisonMetric() *Metric {
 		Name: "team_comparison",
 		Description: "Teams ranked by adoption over the range: members (the catalog's, sub-teams' included), active members, " +
 			"adoption (active members / members), growth (active members against the previous period of the same length), " +
-			"template runs (create events) per active member, searches and search click-through (discover clicks attributed " +
+			"template runs (creates of a template) per active member, searches and search click-through (discover clicks attributed " +
 			"to a search / searches), the rank and the quartile by adoption among all compared teams (withheld ones included). The teams are the groups users are direct members " +
 			"of, or the groups of filters.team_type. group_by plugin shows what good looks like: per plugin, the share of " +
 			"the top-quartile teams' active members who used it against that of the other teams' (and the lift). " +
@@ -208,17 +212,13 @@ func teamComparisonMetric() *Metric {
 // teamComparison ranks every team (of the chosen kind) over the range, zero adoption included.
 func teamComparison(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
-	plugin := "NULL" // the plugin mix only: a finer grouping costs a third more
-	if q.groupBy() == "plugin" {
-		plugin = "e.plugin_id"
-	}
-	b.WriteString("WITH ut AS (SELECT e.ts >= " + b.arg(q.from) + " AS cur, e.user_no, " + teamsKey + ", " + plugin + " AS plugin_id, " +
-		"count(*) FILTER (WHERE e.action = '" + semconv.ActionCreate + "') AS runs, " +
-		"count(*) FILTER (WHERE e.action = '" + semconv.ActionSearch + "') AS searches, " +
-		"count(*) FILTER (WHERE e.action = '" + semconv.ActionDiscover + "' AND e.search_term IS NOT NULL) AS clicks " +
-		"FROM events e WHERE e.user_no IS NOT NULL AND e.teams IS NOT NULL AND " + analyticsdb.ActivitySQL("e.") +
-		" AND e.ts >= " + b.arg(q.from.Add(-span)) + " AND e.ts < " + b.arg(q.to) + b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " GROUP BY cur, e.user_no, th, " + plugin + "), " +
-		"c AS (" + credited("ut", "x.cur, x.user_no, x.teams, x.plugin_id, x.runs, x.searches, x.clicks") + "), " +
+	prev := *q
+	prev.from, prev.to = q.from.Add(-span), q.from
+	b.WriteString("WITH cu AS (SELECT user_no, hash(teams) AS th, any_value(teams) AS teams, sum(runs) AS runs, sum(searches) AS searches, " +
+		"sum(finds) AS clicks FROM " + b.from(q, teamActivity, 0, "x") + " GROUP BY user_no, th), " +
+		"pu AS (SELECT user_no, hash(teams) AS th, any_value(teams) AS teams FROM " + b.from(&prev, teamActivity, 0, "y") + " GROUP BY user_no, th), " +
+		"ut AS (SELECT true AS cur, user_no, teams, runs, searches, clicks FROM cu UNION ALL SELECT false, user_no, teams, 0, 0, 0 FROM pu), " +
+		"c AS (" + credited("ut", "x.cur, x.user_no, x.teams, x.runs, x.searches, x.clicks") + "), " +
 		"s AS (SELECT team, count(DISTINCT user_no) FILTER (WHERE cur) AS active_members, " +
 		"count(DISTINCT user_no) FILTER (WHERE NOT cur) AS previous_active_members, sum(runs) FILTER (WHERE cur) AS runs, " +
 		"sum(searches) FILTER (WHERE cur) AS searches, sum(clicks) FILTER (WHERE cur) AS clicks FROM c GROUP BY team), " +
@@ -227,12 +227,14 @@ func teamComparison(q *query, b *sqlb) []Column {
 		"s.runs, s.searches, s.clicks, rank() OVER (ORDER BY adoption DESC NULLS LAST) AS rank, " +
 		"ntile(4) OVER (ORDER BY adoption DESC NULLS LAST, tm.team) AS quartile FROM teams tm LEFT JOIN s USING (team) WHERE " + teamKind(q, b) + ")")
 	if q.groupBy() == "plugin" {
-		b.WriteString(" SELECT plugin_id AS plugin, top_quartile_share, others_share, top_quartile_share / nullif(others_share, 0) AS lift FROM (" +
-			"SELECT c.plugin_id, count(DISTINCT c.user_no) FILTER (WHERE r.quartile = 1) / nullif(any_value(totals.top), 0) AS top_quartile_share, " +
-			"count(DISTINCT c.user_no) FILTER (WHERE r.quartile > 1) / nullif(any_value(totals.others), 0) AS others_share " +
-			"FROM c JOIN ranked r USING (team), (SELECT count(DISTINCT user_no) FILTER (WHERE r.quartile = 1) AS top, " +
-			"count(DISTINCT user_no) FILTER (WHERE r.quartile > 1) AS others FROM c JOIN ranked r USING (team) WHERE c.cur) totals " +
-			"WHERE c.cur AND c.plugin_id IS NOT NULL GROUP BY c.plugin_id) ORDER BY top_quartile_share DESC NULLS LAST, plugin LIMIT " + b.arg(q.Limit))
+		// What good looks like: the plugins of the active members of the top quartile's teams against the others'.
+		b.WriteString(", pl AS (SELECT DISTINCT plugin_id, user_no FROM " + b.activity(q, 0, true) + " WHERE plugin_id IS NOT NULL), " +
+			"m AS (SELECT DISTINCT c.user_no, r.quartile = 1 AS top FROM c JOIN ranked r USING (team) WHERE c.cur) " +
+			"SELECT plugin_id AS plugin, top_quartile_share, others_share, top_quartile_share / nullif(others_share, 0) AS lift FROM (" +
+			"SELECT pl.plugin_id, count(DISTINCT m.user_no) FILTER (WHERE m.top) / nullif(any_value(totals.top), 0) AS top_quartile_share, " +
+			"count(DISTINCT m.user_no) FILTER (WHERE NOT m.top) / nullif(any_value(totals.others), 0) AS others_share " +
+			"FROM m JOIN pl USING (user_no), (SELECT count(DISTINCT user_no) FILTER (WHERE top) AS top, count(DISTINCT user_no) FILTER (WHERE NOT top) AS others FROM m) totals " +
+			"GROUP BY pl.plugin_id) ORDER BY top_quartile_share DESC NULLS LAST, plugin LIMIT " + b.arg(q.Limit))
 		return []Column{dimension("plugin"), number("top_quartile_share", "ratio", ""), number("others_share", "ratio", ""), number("lift", "ratio", "")}
 	}
 	b.WriteString(" SELECT team, members, active_members, adoption, previous_active_members, " +

@@ -142,6 +142,7 @@ func TestTeamComparison(t *testing.T) {
 		te.add(user, "group:default/sre", semconv.ActionSearch, at, "")
 		te.add(user, "group:default/sre", semconv.ActionSearch, at.Add(time.Minute), "")
 		te.add(user, "group:default/sre", semconv.ActionCreate, at.Add(2*time.Minute), "")
+		te.records.At(te.records.Len()-1).Attributes().PutStr(semconv.AttrEntityRef, "template:default/go-service") // a run of a template
 		if i < 4 {
 			te.add(user, "group:default/sre", semconv.ActionNavigate, previous, "")
 		}
