@@ -112,19 +112,30 @@ func funnel(q *query, b *sqlb) []Column {
 		b.WriteString(" AND e.user_no IN (SELECT user_no FROM users GROUP BY 1 HAVING " + b.timeRange("min(first_seen)", q, 0) + ")")
 	}
 	b.WriteString(" GROUP BY 1)")
+	// m: the later steps' candidate events, in one scan: those of the users who started, within the windows of
+	// first steps in the range, matching any later step (k<i>: which). The steps join this small relation.
+	matches := make([]string, 0, len(f.Steps)-1)
+	b.WriteString(", m AS (SELECT e.user_no, e.ts, e.session_id")
+	for i := 1; i < len(f.Steps); i++ {
+		b.WriteString(", " + stepSQL(b, f.Steps[i]) + " AS k" + strconv.Itoa(i+1))
+	}
+	b.WriteString(" FROM events e WHERE e.user_no IN (SELECT user_no FROM s1) AND e.ts >= " + b.arg(q.from) + " AND e.ts < " +
+		b.arg(q.to.Add(time.Duration(f.WithinHours)*time.Hour)) + instances())
+	for i := 1; i < len(f.Steps); i++ {
+		matches = append(matches, stepSQL(b, f.Steps[i]))
+	}
+	b.WriteString(" AND (" + strings.Join(matches, " OR ") + "))")
 	for i := 1; i < len(f.Steps); i++ {
 		prev := "s" + strconv.Itoa(i) // sequential: after the step before
 		if f.Order == OrderAny {
 			prev = "s1" // anywhere after the first step
 		}
-		b.WriteString(", s" + strconv.Itoa(i+1) + " AS (SELECT s.user_no, s.session, s.t1, min(e.ts) AS t FROM " + prev + " s JOIN events e " +
+		b.WriteString(", s" + strconv.Itoa(i+1) + " AS (SELECT s.user_no, s.session, s.t1, min(e.ts) AS t FROM " + prev + " s JOIN m e " +
 			"ON e.user_no = s.user_no AND e.ts > s.t AND e.ts <= s.t1 + " + window)
 		if f.Session {
 			b.WriteString(" AND e.session_id = s.session")
 		}
-		// The later steps lie within the window of a first step in the range: a time range DuckDB prunes by.
-		b.WriteString(" WHERE " + stepSQL(b, f.Steps[i]) + instances() + " AND e.ts >= " + b.arg(q.from) + " AND e.ts < " +
-			b.arg(q.to.Add(time.Duration(f.WithinHours)*time.Hour)) + " GROUP BY ALL)")
+		b.WriteString(" WHERE e.k" + strconv.Itoa(i+1) + " GROUP BY ALL)")
 	}
 	// u: one row per user who started, with the time of each step (NULL: not reached; with any order, a step
 	// counts only if every step before it was reached too).

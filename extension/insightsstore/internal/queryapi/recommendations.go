@@ -35,7 +35,7 @@ const (
 	failingTemplateSuccess = 0.8
 	// onboarding: a step of the new users' funnel that keeps fewer than this.
 	onboardingStepConversion = 0.8
-	maxFindingsPerRule       = 5
+	maxFindingsPerKind       = 5
 )
 
 // Severities of a finding, the worst first.
@@ -87,7 +87,7 @@ type finding struct {
 func recommend(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	start := time.Now()
 	rules := []func(context.Context, *sql.DB, *query, int) ([]finding, error){
-		underusedPlugins, lowAdoptionTeams, failingSearchTerms, unhealthyPlugins, failingTemplates, onboardingDropOff,
+		pluginFindings, lowAdoptionTeams, failingSearchTerms, failingTemplates, onboardingDropOff,
 	}
 	// The rules' queries are independent: DuckDB runs them side by side.
 	found := make([][]finding, len(rules))
@@ -102,8 +102,11 @@ func recommend(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error
 		return nil, err
 	}
 	var all []finding
-	for _, f := range found {
-		all = append(all, f[:min(len(f), maxFindingsPerRule)]...)
+	perKind := map[string]int{}
+	for _, f := range slices.Concat(found...) {
+		if perKind[f.kind]++; perKind[f.kind] <= maxFindingsPerKind {
+			all = append(all, f)
+		}
 	}
 	slices.SortStableFunc(all, func(a, b finding) int { return cmp.Compare(severityOrder[a.severity], severityOrder[b.severity]) })
 	res := &Result{Columns: []Column{dimension("severity"), dimension("kind"), dimension("subject"), dimension("finding"),
@@ -158,11 +161,21 @@ func num(v any) (float64, bool) {
 	return f, ok
 }
 
-func underusedPlugins(ctx context.Context, db *sql.DB, q *query, k int) ([]finding, error) {
-	req, res, err := ask(ctx, db, q, k, Request{Metric: "plugin_adoption"})
+// pluginFindings reads the plugins' usage once for the underused, declining and unhealthy plugins.
+func pluginFindings(ctx context.Context, db *sql.DB, q *query, k int) ([]finding, error) {
+	req, usage, err := ask(ctx, db, q, k, Request{Metric: "plugin_adoption"})
 	if err != nil {
 		return nil, err
 	}
+	unhealthy, err := unhealthyPlugins(ctx, db, q, k, usage)
+	if err != nil {
+		return nil, err
+	}
+	return append(usageFindings(req, usage, k), unhealthy...), nil
+}
+
+// usageFindings are the plugins reached by many but kept by few, and those losing their users.
+func usageFindings(req Request, res *Result, k int) []finding {
 	var out []finding
 	for _, r := range rows(res) {
 		plugin := r["plugin"].(string)
@@ -183,7 +196,7 @@ func underusedPlugins(ctx context.Context, db *sql.DB, q *query, k int) ([]findi
 				text: fmt.Sprintf("%s lost %.0f%% of its users: %v against %.0f in the period before", plugin, -trend*100, r["users"], previous)})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func lowAdoptionTeams(ctx context.Context, db *sql.DB, q *query, k int) ([]finding, error) {
@@ -245,11 +258,8 @@ func failingSearchTerms(ctx context.Context, db *sql.DB, q *query, k int) ([]fin
 	return out, nil
 }
 
-func unhealthyPlugins(ctx context.Context, db *sql.DB, q *query, k int) ([]finding, error) {
-	_, usage, err := ask(ctx, db, q, k, Request{Metric: "plugin_adoption"})
-	if err != nil {
-		return nil, err
-	}
+// unhealthyPlugins are the plugins used by many whose backend fails or is slow.
+func unhealthyPlugins(ctx context.Context, db *sql.DB, q *query, k int, usage *Result) ([]finding, error) {
 	reach := map[string]float64{}
 	for _, r := range rows(usage) {
 		reach[r["plugin"].(string)], _ = num(r["share"])

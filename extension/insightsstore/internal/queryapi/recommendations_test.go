@@ -86,7 +86,7 @@ func TestRecommendationsOnFailingSearches(t *testing.T) {
 		a, b := terms[failing[i]], terms[failing[j]]
 		return a.searches > b.searches || (a.searches == b.searches && failing[i] < failing[j])
 	})
-	failing = failing[:min(len(failing), maxFindingsPerRule)]
+	failing = failing[:min(len(failing), maxFindingsPerKind)]
 	got := findings(t, f.query(t, baseRequest("recommendations")))
 	var subjects []string
 	for term := range got["failing_search"] {
