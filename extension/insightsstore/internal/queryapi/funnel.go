@@ -187,24 +187,30 @@ func funnel(q *query, b *sqlb) []Column {
 
 // stepSQL is the condition on an event (alias e) of a funnel step.
 func stepSQL(b *sqlb, s Step) string {
-	conds := []string{"e.event_name = " + b.arg(s.Event)}
+	return "(e.event_name = " + b.arg(s.Event) + matchSQL(b, "e.", s) + ")"
+}
+
+// matchSQL is " AND …" for the step's optional fields, on a relation (alias, given as "e.") with the events'
+// plugin_id, subject, entity_kind and attributes columns (as far as the step names them).
+func matchSQL(b *sqlb, alias string, s Step) string {
+	var sql strings.Builder
 	if s.Plugin != "" {
-		conds = append(conds, "e.plugin_id = "+b.arg(s.Plugin))
+		sql.WriteString(" AND " + alias + "plugin_id = " + b.arg(s.Plugin))
 	}
 	if s.Subject != "" {
-		conds = append(conds, "e.subject = "+b.arg(s.Subject))
+		sql.WriteString(" AND " + alias + "subject = " + b.arg(s.Subject))
 	}
 	if s.SubjectPrefix != "" {
-		conds = append(conds, "starts_with(e.subject, "+b.arg(s.SubjectPrefix)+")")
+		sql.WriteString(" AND starts_with(" + alias + "subject, " + b.arg(s.SubjectPrefix) + ")")
 	}
 	if s.EntityKind != "" {
-		conds = append(conds, "e.entity_kind = "+b.arg(s.EntityKind))
+		sql.WriteString(" AND " + alias + "entity_kind = " + b.arg(s.EntityKind))
 	}
 	for _, k := range sortedKeys(s.Attributes) {
 		path, _ := json.Marshal(k) // a quoted JSON path member: any key is safe
-		conds = append(conds, "json_extract_string(e.attributes, "+b.arg("$."+string(path))+") = "+b.arg(s.Attributes[k]))
+		sql.WriteString(" AND json_extract_string(" + alias + "attributes, " + b.arg("$."+string(path)) + ") = " + b.arg(s.Attributes[k]))
 	}
-	return "(" + strings.Join(conds, " AND ") + ")"
+	return sql.String()
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -179,20 +179,8 @@ func paths(q *query, b *sqlb) []Column {
 		number("sessions", "sessions", ""), colUsers}
 }
 
-// anchorSQL is the condition on a page view (alias pv) of a walk's anchor.
-func anchorSQL(b *sqlb, s Step) string {
-	var conds []string
-	if s.Plugin != "" {
-		conds = append(conds, "pv.plugin_id = "+b.arg(s.Plugin))
-	}
-	if s.Subject != "" {
-		conds = append(conds, "pv.subject = "+b.arg(s.Subject))
-	}
-	if s.SubjectPrefix != "" {
-		conds = append(conds, "starts_with(pv.subject, "+b.arg(s.SubjectPrefix)+")")
-	}
-	return "(" + strings.Join(conds, " AND ") + ")"
-}
+// anchorSQL is the condition on a page view (alias pv) of a walk's anchor: a plugin, subject or subject prefix.
+func anchorSQL(b *sqlb, s Step) string { return "(true" + matchSQL(b, "pv.", s) + ")" }
 
 // edges counts the edges (step, source, target) of a walk's rows, one per session and user u: per user first,
 // then per edge (two plain aggregations cost less than one count(DISTINCT …)).
