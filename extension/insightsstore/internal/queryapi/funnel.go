@@ -90,9 +90,9 @@ func funnelMetric() *Metric {
 			"in order (funnel.order sequential: each step after the one before; any: anywhere in the window), in the same " +
 			"session if funnel.session; only users first seen in the range if funnel.new_users (an onboarding funnel); per step the users, the conversion from the first step and from the one before, " +
 			"and the median time from the step before (any order: from the first step); with group_by team, per team of the users' first step (sub-teams' " +
-			"members included). The funnel of a team with fewer than k users at its first step is withheld.",
-		NeedsFunnel: true, Filters: []string{FilterInstance, FilterTeam}, GroupBy: []string{"team"},
-		Columns: []Column{dimension("team (with group_by)"), ordinal("step", "", "1 is the first"), dimension("name"),
+			"members included); with filters.experiment, the users its cohort processor tagged at their first step, and with group_by variant, per variant. The funnel of a team with fewer than k users at its first step is withheld.",
+		NeedsFunnel: true, Filters: []string{FilterInstance, FilterTeam, FilterExperiment}, GroupBy: []string{"team", "variant"},
+		Columns: []Column{dimension("team|variant (with group_by)"), ordinal("step", "", "1 is the first"), dimension("name"),
 			number("started", "users", "users of the first step"), colUsers,
 			number("conversion", "ratio", "users / users of the first step"), number("step_conversion", "ratio", "users / users of the step before"),
 			number("median_seconds", "s", "median time from the step before (any order: from the first)")},
@@ -106,8 +106,18 @@ func funnel(q *query, b *sqlb) []Column {
 	window := "INTERVAL " + strconv.Itoa(f.WithinHours) + " HOUR"
 	// instances binds the filter's values where it is written: placeholders bind in the text's order.
 	instances := func() string { return b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) }
-	b.WriteString("WITH s1 AS (SELECT e.user_no, arg_min(e.session_id, e.ts) AS session, arg_min(e.teams, e.ts) AS teams, min(e.ts) AS t1, " +
-		"min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances() + " AND " + stepSQL(b, f.Steps[0]))
+	// variant: the user's variant of the experiment filtered by, on the first step's event (the cohort processor
+	// tags an assigned user's events with a map from experiment to variant).
+	variant := func() string {
+		experiments := q.filter(FilterExperiment)
+		if len(experiments) == 0 {
+			return "NULL"
+		}
+		path, _ := json.Marshal(experiments[0])
+		return "json_extract_string(e.feature_flag_variant, " + b.arg("$."+string(path)) + ")"
+	}
+	b.WriteString("WITH s1 AS (SELECT e.user_no, arg_min(e.session_id, e.ts) AS session, arg_min(e.teams, e.ts) AS teams, arg_min(" + variant() + ", e.ts) AS variant, " +
+		"min(e.ts) AS t1, min(e.ts) AS t FROM events e WHERE e.user_no IS NOT NULL AND " + b.timeRange("e.ts", q, 0) + instances() + " AND " + stepSQL(b, f.Steps[0]))
 	if f.NewUsers {
 		b.WriteString(" AND e.user_no IN (SELECT user_no FROM users GROUP BY 1 HAVING " + b.timeRange("min(first_seen)", q, 0) + ")")
 	}
@@ -139,7 +149,7 @@ func funnel(q *query, b *sqlb) []Column {
 	}
 	// u: one row per user who started, with the time of each step (NULL: not reached; with any order, a step
 	// counts only if every step before it was reached too).
-	b.WriteString(", u AS (SELECT s1.user_no, s1.teams, s1.t1 AS t1")
+	b.WriteString(", u AS (SELECT s1.user_no, s1.teams, s1.variant, s1.t1 AS t1")
 	for i := 2; i <= len(f.Steps); i++ {
 		b.WriteString(", s" + strconv.Itoa(i) + ".t AS t" + strconv.Itoa(i))
 	}
@@ -148,14 +158,20 @@ func funnel(q *query, b *sqlb) []Column {
 		b.WriteString(" LEFT JOIN s" + strconv.Itoa(i) + " USING (user_no)")
 	}
 	b.WriteString(")")
-	group, team := "", ""
+	group, dim := "", "" // the group_by dimension: "team, " or "variant, "
 	source := "u"
+	if len(q.filter(FilterExperiment)) > 0 {
+		source = "(SELECT * FROM u WHERE variant IS NOT NULL)"
+	}
 	if q.groupBy() == "team" || len(q.filter(FilterTeam)) > 0 {
-		b.WriteString(", ut AS (SELECT * FROM (" + credited("(SELECT * FROM u WHERE teams IS NOT NULL)", "x.*") + ") WHERE true" + b.inTeams(q, "team") + ")")
+		b.WriteString(", ut AS (SELECT * FROM (" + credited("(SELECT * FROM "+source+" WHERE teams IS NOT NULL)", "x.*") + ") WHERE true" + b.inTeams(q, "team") + ")")
 		source = "(SELECT DISTINCT ON (user_no) * FROM ut)"
 		if q.groupBy() == "team" {
-			source, group, team = "ut", "team, ", "team, "
+			source = "ut"
 		}
+	}
+	if g := q.groupBy(); g != "" {
+		group, dim = g+", ", g+", "
 	}
 	// steps: a row per (team,) step with its users and the median time from the step before.
 	var parts []string
@@ -174,12 +190,16 @@ func funnel(q *query, b *sqlb) []Column {
 		parts = append(parts, "SELECT "+group+strconv.Itoa(i)+" AS step, "+b.arg(f.Steps[i-1].Name)+" AS name, count(*) FILTER (WHERE "+
 			strings.Join(reached, " AND ")+") AS users, "+median+" AS median_seconds FROM "+source+" GROUP BY ALL")
 	}
-	b.WriteString(", steps AS (" + strings.Join(parts, " UNION ALL ") + ") SELECT " + team + "step, name, first_value(users) OVER w AS started, users, " +
+	partition := ""
+	if g := q.groupBy(); g != "" {
+		partition = "PARTITION BY " + g + " "
+	}
+	b.WriteString(", steps AS (" + strings.Join(parts, " UNION ALL ") + ") SELECT " + dim + "step, name, first_value(users) OVER w AS started, users, " +
 		"users / nullif(first_value(users) OVER w, 0) AS conversion, users / nullif(lag(users) OVER w, 0) AS step_conversion, median_seconds " +
-		"FROM steps WINDOW w AS (" + map[bool]string{true: "PARTITION BY team ", false: ""}[team != ""] + "ORDER BY step) ORDER BY " + group + "step")
+		"FROM steps WINDOW w AS (" + partition + "ORDER BY step) ORDER BY " + group + "step")
 	columns := []Column{}
-	if team != "" {
-		columns = append(columns, dimension("team"))
+	if g := q.groupBy(); g != "" {
+		columns = append(columns, dimension(g))
 	}
 	return append(columns, ordinal("step", "", ""), dimension("name"), number("started", "users", ""), colUsers, number("conversion", "ratio", ""),
 		number("step_conversion", "ratio", ""), number("median_seconds", "s", ""))

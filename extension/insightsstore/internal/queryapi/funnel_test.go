@@ -3,6 +3,7 @@ package queryapi
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,12 @@ func funnelEvents(t *testing.T) *fixture {
 		a := te.records.At(te.records.Len() - 1).Attributes()
 		if subject != "" {
 			a.PutStr(semconv.AttrSubject, subject)
+		}
+		// The cohort processor's tags: conv* in the tour experiment's treatment, late* in its control.
+		for prefix, variant := range map[string]string{"k1.conv": "treatment", "k1.late": "control"} {
+			if strings.HasPrefix(user, prefix) {
+				a.PutEmptyMap(semconv.AttrFeatureFlagVariant).PutStr("tour", variant)
+			}
 		}
 		if session != "" {
 			a.PutStr(semconv.AttrSessionID, session)
@@ -100,6 +107,17 @@ func TestFunnel(t *testing.T) {
 		{"group:default/sre", 1.0, "template page", 8.0, 8.0, 1.0, nil, nil},
 		{"group:default/sre", 2.0, "template run", 8.0, 8.0, 1.0, 1.0, 86400.0},
 	}, res.Rows, "sre's members count for platform too")
+
+	req = funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}})
+	req.GroupBy, req.Filters = []string{"variant"}, map[string][]string{FilterExperiment: {"tour"}}
+	assert.Equal(t, [][]any{
+		{"control", 1.0, "template page", 3.0, 3.0, 1.0, nil, nil},
+		{"control", 2.0, "template run", 3.0, 0.0, 0.0, 0.0, nil},
+		{"treatment", 1.0, "template page", 5.0, 5.0, 1.0, nil, nil},
+		{"treatment", 2.0, "template run", 5.0, 5.0, 1.0, 1.0, 86400.0},
+	}, f.query(t, req).Rows, "per variant of the tour experiment; the untagged users are left out")
+	req.Filters = nil
+	assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, req).status, "a variant of which experiment?")
 
 	for name, bad := range map[string]*Funnel{
 		"one step":  {Steps: []Step{stepPage}},

@@ -247,6 +247,9 @@ func validate(req Request, catalog map[string]*Metric, now time.Time) (*query, e
 	if len(req.GroupBy) > 1 {
 		return nil, badRequest("group_by", "at most one dimension")
 	}
+	if slices.Contains(req.GroupBy, "variant") && len(req.Filters[FilterExperiment]) != 1 {
+		return nil, badRequest("filters."+FilterExperiment, "grouping by variant names one experiment")
+	}
 	switch {
 	case req.Limit < 0 || req.Limit > maxLimit:
 		return nil, badRequest("limit", "must be between 1 and %d", maxLimit)
