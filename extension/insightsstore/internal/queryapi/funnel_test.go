@@ -3,11 +3,13 @@ package queryapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
@@ -127,5 +129,49 @@ func TestFunnel(t *testing.T) {
 		"no funnel": nil,
 	} {
 		assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, funnelRequest(bad)).status, name)
+	}
+}
+
+// The funnel on the simulated organisation against plain Go over its events: the template page, then a run
+// within a week (and within the page's session).
+func TestFunnelOnSimulatedData(t *testing.T) {
+	f := setup(t)
+	type start struct {
+		at      time.Time
+		session string
+	}
+	first := map[string]start{}
+	for _, e := range f.events {
+		if inRange(e.Time) && e.Action == semconv.ActionNavigate && strings.HasPrefix(e.Subject, "/create") {
+			if s, ok := first[e.User]; !ok || e.Time.Before(s.at) {
+				first[e.User] = start{e.Time, e.SessionID}
+			}
+		}
+	}
+	for _, session := range []bool{false, true} {
+		reached := map[string]time.Time{}
+		for _, e := range f.events {
+			s, ok := first[e.User]
+			if !ok || e.Action != semconv.ActionCreate || !e.Time.After(s.at) || e.Time.After(s.at.Add(7*24*time.Hour)) || (session && e.SessionID != s.session) {
+				continue
+			}
+			if r, ok := reached[e.User]; !ok || e.Time.Before(r) {
+				reached[e.User] = e.Time
+			}
+		}
+		var seconds []float64
+		for user, r := range reached {
+			seconds = append(seconds, r.Sub(first[user].at).Seconds())
+		}
+		slices.Sort(seconds)
+		median := seconds[len(seconds)/2]
+		if len(seconds)%2 == 0 {
+			median = (seconds[len(seconds)/2-1] + seconds[len(seconds)/2]) / 2
+		}
+		res := f.query(t, funnelRequest(&Funnel{Steps: []Step{stepPage, stepRun}, Session: session}))
+		require.Len(t, res.Rows, 2)
+		assert.Equal(t, float64(len(first)), res.Rows[0][3], "started (session %v)", session)
+		assert.Equal(t, float64(len(reached)), res.Rows[1][3], "ran a template (session %v)", session)
+		assert.InDelta(t, median, res.Rows[1][6], 1e-3, "median seconds (session %v)", session)
 	}
 }
