@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,8 +78,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 2, "backfill: requests in flight")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "generate and count the events without sending them")
 	fs.DurationVar(&o.progressEvery, "progress", 2*time.Second, "how often to print progress (0: never)")
+	collapse := fs.String("collapse", "", "scenario: a plugin whose usage collapses on a day of the simulated period, plugin@day[:share] (share kept, default 0.1), e.g. search@20")
+	fs.IntVar(&o.sim.Scenarios.GrowingTeam, "growing-team", 0, "scenario: the rank (1: the first) of a team whose members join one by one over the period")
+	fs.Float64Var(&o.sim.Scenarios.OnboardingDropOff, "onboarding-drop-off", 0, "scenario: the share of new users who leave after the getting-started docs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if *collapse != "" {
+		c, err := parseCollapse(*collapse)
+		if err != nil {
+			return nil, err
+		}
+		o.sim.Scenarios.Collapse = c
 	}
 	o.sim.Seed = *seed
 	if !isFormat(o.format) {
@@ -94,6 +105,26 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-basic must be user:password")
 	}
 	return o, nil
+}
+
+// parseCollapse reads plugin@day[:share].
+func parseCollapse(s string) (*simulator.Collapse, error) {
+	plugin, rest, ok := strings.Cut(s, "@")
+	if !ok || plugin == "" {
+		return nil, fmt.Errorf("-collapse %q: want plugin@day[:share], e.g. search@20", s)
+	}
+	dayText, shareText, hasShare := strings.Cut(rest, ":")
+	day, err := strconv.Atoi(dayText)
+	if err != nil {
+		return nil, fmt.Errorf("-collapse %q: the day must be a number of days into the period: %w", s, err)
+	}
+	c := &simulator.Collapse{Plugin: plugin, Day: day, Share: 0.1}
+	if hasShare {
+		if c.Share, err = strconv.ParseFloat(shareText, 64); err != nil {
+			return nil, fmt.Errorf("-collapse %q: the share must be a number between 0 and 1: %w", s, err)
+		}
+	}
+	return c, nil
 }
 
 func isFormat(f string) bool {

@@ -25,6 +25,18 @@ func TestDryRun(t *testing.T) {
 	assert.Contains(t, out.String(), "over 3 days")
 }
 
+func TestScenarioFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-collapse", "techdocs@5:0.2", "-growing-team", "2", "-onboarding-drop-off", "0.3"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "techdocs", o.sim.Scenarios.Collapse.Plugin)
+	assert.Equal(t, 5, o.sim.Scenarios.Collapse.Day)
+	assert.InDelta(t, 0.2, o.sim.Scenarios.Collapse.Share, 1e-12)
+	assert.Equal(t, 2, o.sim.Scenarios.GrowingTeam)
+	assert.InDelta(t, 0.3, o.sim.Scenarios.OnboardingDropOff, 1e-12)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-dry-run", "-days", "10", "-users", "30", "-teams", "3", "-collapse", "search@4", "-progress", "0"}, &out, io.Discard))
+}
+
 func TestBackfillSendsEveryEvent(t *testing.T) {
 	var received atomic.Int64
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +82,10 @@ func TestBadFlags(t *testing.T) {
 		{"-batch", "0"},
 		{"-basic", "no-colon"},
 		{"-users", "0", "-dry-run"},
+		{"-collapse", "search", "-dry-run"},
+		{"-collapse", "search@x", "-dry-run"},
+		{"-collapse", "jenkins@2", "-dry-run"},
+		{"-growing-team", "99", "-dry-run"},
 	} {
 		assert.Error(t, run(context.Background(), args, io.Discard, io.Discard), "%v", args)
 	}
