@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource plugin-backend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -27,8 +27,21 @@ build:
 
 ## test: lint, then every test with the race detector (generated-code drift, fuzz seed corpora and the
 ## end-to-end test of the built binary included)
-test: deps lint
+test: deps lint test-datasource
 	$(GO) test $(BUILDFLAGS) -race -timeout 25m ./...
+
+# The Grafana data source's backend: its own module, pure Go (the plugin SDK builds without cgo, as Grafana runs it).
+DATASOURCE := grafana-datasource
+PLUGIN_BIN := $(DATASOURCE)/dist/gpx_insights_$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+
+## test-datasource: lint, test and build the Grafana data source's backend
+test-datasource: plugin-backend
+	@unformatted=$$(gofmt -l $(DATASOURCE)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./...
+
+## plugin-backend: build the data source's backend binary into grafana-datasource/dist
+plugin-backend:
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -ldflags="$(LDFLAGS)" -o $(CURDIR)/$(PLUGIN_BIN) ./pkg
 
 ## deps: install what the tests need beyond Go (Debian packages; CI starts from a clean machine)
 deps:

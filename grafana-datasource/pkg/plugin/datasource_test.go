@@ -1,0 +1,237 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const testToken = "grafana-token-0123456789"
+
+// collector is a stand-in for the query API that enforces its contract (the bearer token, the body's fields)
+// and answers as the real one does for a few metrics; the end-to-end test runs the real collector.
+type collector struct {
+	*httptest.Server
+	queries atomic.Int64
+	last    atomic.Value // the last query body
+}
+
+func newCollector(t *testing.T) *collector {
+	c := &collector{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !c.authorized(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"metrics": []map[string]any{
+			{"name": "active_users", "interval": "required"}, {"name": "plugin_adoption", "interval": "none"}}})
+	})
+	mux.HandleFunc("POST /api/v1/query", func(w http.ResponseWriter, r *http.Request) {
+		if !c.authorized(w, r) {
+			return
+		}
+		c.queries.Add(1)
+		var req apiRequest
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields() // as the query API does
+		if err := dec.Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "message": err.Error()}})
+			return
+		}
+		c.last.Store(req)
+		switch {
+		case req.Metric == "active_users" && len(req.GroupBy) == 0:
+			writeJSON(w, http.StatusOK, map[string]any{
+				"columns": []map[string]any{{"name": "time", "type": "time"}, {"name": "active_users", "type": "number", "unit": "users"},
+					{"name": "stickiness", "type": "number", "unit": "ratio"}},
+				"rows": [][]any{{"2026-11-02T00:00:00Z", 12, 0.4}, {"2026-11-01T00:00:00Z", 10, nil}},
+				"meta": map[string]any{"metric": "active_users", "suppressed_rows": 0, "k_anonymity": 5}})
+		case req.Metric == "active_users":
+			writeJSON(w, http.StatusOK, map[string]any{
+				"columns": []map[string]any{{"name": "time", "type": "time"}, {"name": "plugin", "type": "string"},
+					{"name": "active_users", "type": "number", "unit": "users"}},
+				"rows": [][]any{{"2026-11-01T00:00:00Z", "catalog", 9}, {"2026-11-01T00:00:00Z", "techdocs", 4},
+					{"2026-11-02T00:00:00Z", "catalog", 11}, {"2026-11-02T00:00:00Z", "techdocs", 6}},
+				"meta": map[string]any{"metric": "active_users", "suppressed_rows": 2, "k_anonymity": 5}})
+		case req.Metric == "plugin_adoption":
+			writeJSON(w, http.StatusOK, map[string]any{
+				"columns": []map[string]any{{"name": "plugin", "type": "string"}, {"name": "users", "type": "number", "unit": "users"},
+					{"name": "share", "type": "number", "unit": "ratio", "description": "users / all active users"}},
+				"rows": [][]any{{"catalog", 40, 0.8}, {"techdocs", 20, 0.4}},
+				"meta": map[string]any{"metric": "plugin_adoption", "suppressed_rows": 0, "k_anonymity": 5}})
+		default:
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "field": "metric",
+				"message": "unknown metric \"" + req.Metric + "\"; GET /api/v1/metrics lists them"}})
+		}
+	})
+	c.Server = httptest.NewServer(mux)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *collector) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Authorization") != "Bearer "+testToken {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": 401, "message": "no or an unknown bearer token"}})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func newTestDatasource(t *testing.T, url, token string, jsonData string) *Datasource {
+	t.Helper()
+	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{URL: url, JSONData: []byte(jsonData),
+		DecryptedSecureJSONData: map[string]string{"token": token}})
+	require.NoError(t, err)
+	return inst.(*Datasource)
+}
+
+var (
+	rangeFrom = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	rangeTo   = time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+)
+
+func dataQuery(refID, metric, model string, interval time.Duration) backend.DataQuery {
+	return backend.DataQuery{RefID: refID, QueryType: metric, JSON: []byte(model), Interval: interval,
+		TimeRange: backend.TimeRange{From: rangeFrom, To: rangeTo}}
+}
+
+func TestQueryData(t *testing.T) {
+	c := newCollector(t)
+	d := newTestDatasource(t, c.URL, testToken, `{"cacheSeconds": -1}`)
+	for _, tc := range []struct {
+		name  string
+		query backend.DataQuery
+		sent  apiRequest
+	}{
+		{"timeseries", dataQuery("A", "active_users", `{"timezone": "Europe/Berlin"}`, 6*time.Hour),
+			apiRequest{Metric: "active_users", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Interval: "day", Timezone: "Europe/Berlin"}},
+		{"timeseries_by_plugin", dataQuery("B", "active_users", `{"interval": "day", "groupBy": ["plugin"], "filters": {"instance": ["portal-eu"]}}`, time.Hour),
+			apiRequest{Metric: "active_users", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Interval: "day", Timezone: "UTC",
+				GroupBy: []string{"plugin"}, Filters: map[string][]string{"instance": {"portal-eu"}}}},
+		{"table", dataQuery("C", "plugin_adoption", `{"interval": "auto", "limit": 10}`, time.Hour),
+			apiRequest{Metric: "plugin_adoption", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Timezone: "UTC", Limit: 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{tc.query}})
+			require.NoError(t, err)
+			dr := resp.Responses[tc.query.RefID]
+			require.NoError(t, dr.Error)
+			assert.Equal(t, tc.sent, c.last.Load(), "the query API's request")
+			experimental.CheckGoldenJSONResponse(t, "testdata", tc.name, &dr, *update)
+		})
+	}
+}
+
+func TestAQueryFailsAlone(t *testing.T) {
+	c := newCollector(t)
+	d := newTestDatasource(t, c.URL, testToken, "")
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("good", "plugin_adoption", `{}`, time.Hour),
+		dataQuery("bad", "revenue", `{}`, time.Hour),
+		dataQuery("empty", "", `{}`, time.Hour),
+		dataQuery("format", "plugin_adoption", `{"format": "timeseries"}`, time.Hour),
+	}})
+	require.NoError(t, err)
+	assert.NoError(t, resp.Responses["good"].Error)
+	assert.EqualError(t, resp.Responses["bad"].Error, `metric: unknown metric "revenue"; GET /api/v1/metrics lists them`)
+	assert.Equal(t, backend.StatusBadRequest, resp.Responses["bad"].Status)
+	assert.EqualError(t, resp.Responses["empty"].Error, "choose a metric")
+	assert.ErrorContains(t, resp.Responses["format"].Error, "has no time column: choose the table format")
+}
+
+func TestTheCacheSparesTheCollector(t *testing.T) {
+	c := newCollector(t)
+	d := newTestDatasource(t, c.URL, testToken, "")
+	now := time.Now()
+	d.cache.now = func() time.Time { return now }
+	panel := dataQuery("A", "plugin_adoption", `{}`, time.Hour)
+	for range 3 { // three panels, one query
+		resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{panel}})
+		require.NoError(t, err)
+		require.NoError(t, resp.Responses["A"].Error)
+	}
+	assert.Equal(t, int64(1), c.queries.Load())
+	now = now.Add(defaultCacheTTL)
+	_, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{panel}})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), c.queries.Load(), "asked again once the answer expired")
+}
+
+func TestCheckHealth(t *testing.T) {
+	c := newCollector(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	for _, tc := range []struct {
+		name, url, token string
+		status           backend.HealthStatus
+		message          string
+	}{
+		{"ok", c.URL, testToken, backend.HealthStatusOk, "Connected to the collector's query API: 2 metrics"},
+		{"bad token", c.URL, "wrong-token-0123456789", backend.HealthStatusError, "the collector refused the token"},
+		{"wrong URL", c.URL + "/grafana", testToken, backend.HealthStatusError, "no query API at " + c.URL + "/grafana"},
+		{"unreachable", deadURL, testToken, backend.HealthStatusError, "cannot reach the collector at " + deadURL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := newTestDatasource(t, tc.url, tc.token, "").CheckHealth(context.Background(), &backend.CheckHealthRequest{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.status, res.Status)
+			assert.Contains(t, res.Message, tc.message)
+		})
+	}
+	_, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{})
+	assert.ErrorContains(t, err, "set the URL")
+}
+
+// resource calls a resource path and returns its status and body.
+func resource(t *testing.T, d *Datasource, path string) (int, []byte) {
+	t.Helper()
+	var got *backend.CallResourceResponse
+	err := d.CallResource(context.Background(), &backend.CallResourceRequest{Method: http.MethodGet, Path: path, URL: path},
+		backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { got = r; return nil }))
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	return got.Status, got.Body
+}
+
+func TestResources(t *testing.T) {
+	c := newCollector(t)
+	d := newTestDatasource(t, c.URL, testToken, "")
+	status, body := resource(t, d, "metrics")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(body), `"plugin_adoption"`)
+
+	status, body = resource(t, d, "values/plugin")
+	assert.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `[{"text":"catalog","value":"catalog"},{"text":"techdocs","value":"techdocs"}]`, string(body))
+	assert.Equal(t, "plugin_adoption", c.last.Load().(apiRequest).Metric)
+
+	status, body = resource(t, d, "values/colour")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, string(body), "unknown dimension colour")
+}
+
+func TestAutoInterval(t *testing.T) {
+	for panel, want := range map[time.Duration]string{time.Minute: "hour", 2 * time.Hour: "day", 24 * time.Hour: "day",
+		7 * 24 * time.Hour: "week", 30 * 24 * time.Hour: "month"} {
+		assert.Equal(t, want, autoInterval(panel), "%s", panel)
+	}
+}
