@@ -34,10 +34,11 @@ test: deps lint test-datasource
 DATASOURCE := grafana-datasource
 PLUGIN_BIN := $(DATASOURCE)/dist/gpx_insights_$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
 
-## test-datasource: lint, test and build the Grafana data source's backend
+## test-datasource: lint, test and build the Grafana data source's backend (its end-to-end test starts the built
+## binary as Grafana does, against a collector the simulator fills)
 test-datasource: plugin-backend
 	@unformatted=$$(gofmt -l $(DATASOURCE)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./...
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./... && PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./...
 
 ## plugin-backend: build the data source's backend binary into grafana-datasource/dist
 plugin-backend:

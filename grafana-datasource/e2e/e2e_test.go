@@ -1,0 +1,251 @@
+// Package e2e runs the data source as Grafana does — the built plugin binary, started through go-plugin with
+// Grafana's handshake, called over gRPC — against a real collector seeded by the simulator on loopback.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	adminToken  = "dev-admin-token-0123456789" // config/insights.yaml's development defaults
+	grafanaTok  = "dev-grafana-token-0123456789"
+	senderToken = "dev-insights-token"
+)
+
+// build compiles a command of a module into dir, with the flags `make` uses (the build cache is shared).
+func build(t *testing.T, moduleDir, pkg, out string, cgo bool) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), out)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("CGO_ENABLED=%d", map[bool]int{true: 1, false: 0}[cgo]))
+	output, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build %s: %s", pkg, output)
+	return bin
+}
+
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startCollector runs otelcol-insights on config/insights.yaml with free loopback ports and a temporary store,
+// and backfills two weeks of a simulated organisation through its Backstage receiver.
+func startCollector(t *testing.T, repo string) (queryAPI string) {
+	t.Helper()
+	collector := build(t, repo, "./cmd/otelcol-insights", "otelcol-insights", true)
+	sim := build(t, repo, "./cmd/backstage-sim", "backstage-sim", true)
+	receiver, health := freeAddress(t), freeAddress(t)
+	queryAPI = freeAddress(t)
+	cmd := exec.Command(collector, "--config", filepath.Join(repo, "config", "insights.yaml"))
+	cmd.Env = append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+freeAddress(t), "INSIGHTS_HEALTH_ENDPOINT="+health,
+		"INSIGHTS_QUERY_ENDPOINT="+queryAPI, "INSIGHTS_DATA_DIR="+t.TempDir())
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + health + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy")
+	seed := exec.Command(sim, "-days", "14", "-users", "60", "-teams", "4", "-endpoint", "http://"+receiver, "-token", senderToken, "-progress", "0")
+	out, err := seed.CombinedOutput()
+	require.NoError(t, err, "backstage-sim: %s", out)
+	require.Eventually(t, func() bool { // the exporter flushes within seconds
+		return len(apiQuery(t, queryAPI, `{"metric":"plugin_adoption","from":"now-30d","to":"now"}`).Rows) > 0
+	}, 30*time.Second, 200*time.Millisecond, "the store holds no events")
+	return queryAPI
+}
+
+type result struct {
+	Columns []struct{ Name string } `json:"columns"`
+	Rows    [][]any                 `json:"rows"`
+}
+
+// apiQuery asks the query API directly: the values the plugin's frames must hold.
+func apiQuery(t *testing.T, queryAPI, body string) result {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+queryAPI+"/api/v1/query", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+	var r result
+	require.NoError(t, json.Unmarshal(raw, &r))
+	return r
+}
+
+// plugin is the data source binary, started as Grafana starts it.
+type plugin struct {
+	data        grpcplugin.DataClient
+	diagnostics grpcplugin.DiagnosticsClient
+	resource    grpcplugin.ResourceClient
+}
+
+func startPlugin(t *testing.T, bin string) plugin {
+	t.Helper()
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig: goplugin.HandshakeConfig{ProtocolVersion: grpcplugin.ProtocolVersion,
+			MagicCookieKey: grpcplugin.MagicCookieKey, MagicCookieValue: grpcplugin.MagicCookieValue},
+		VersionedPlugins: map[int]goplugin.PluginSet{grpcplugin.ProtocolVersion: {
+			"diagnostics": &grpcplugin.DiagnosticsGRPCPlugin{}, "resource": &grpcplugin.ResourceGRPCPlugin{},
+			"data": &grpcplugin.DataGRPCPlugin{}, "stream": &grpcplugin.StreamGRPCPlugin{}}},
+		Cmd: exec.Command(bin), AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC}, Stderr: io.Discard,
+	})
+	t.Cleanup(client.Kill)
+	rpc, err := client.Client()
+	require.NoError(t, err)
+	var p plugin
+	for name, target := range map[string]any{"data": &p.data, "diagnostics": &p.diagnostics, "resource": &p.resource} {
+		raw, err := rpc.Dispense(name)
+		require.NoError(t, err, name)
+		switch v := target.(type) {
+		case *grpcplugin.DataClient:
+			*v = raw.(grpcplugin.DataClient)
+		case *grpcplugin.DiagnosticsClient:
+			*v = raw.(grpcplugin.DiagnosticsClient)
+		case *grpcplugin.ResourceClient:
+			*v = raw.(grpcplugin.ResourceClient)
+		}
+	}
+	return p
+}
+
+func pluginContext(url, token string) backend.PluginContext {
+	return backend.PluginContext{OrgID: 1, PluginID: "insights-collector-datasource", DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
+		ID: 1, UID: "insights", Name: "Insights", URL: url, JSONData: []byte(`{}`), Updated: time.Unix(1, 0),
+		DecryptedSecureJSONData: map[string]string{"token": token}}}
+}
+
+func TestThePluginAgainstACollector(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	bin := os.Getenv("PLUGIN_BIN") // make test-datasource builds it; a plain go test builds its own
+	if bin == "" {
+		bin = build(t, "..", "./pkg", "gpx_insights", false)
+	}
+	queryAPI := startCollector(t, repo)
+	p := startPlugin(t, bin)
+	ctx := context.Background()
+	pc := backend.ToProto().PluginContext(pluginContext("http://"+queryAPI, grafanaTok))
+
+	t.Run("health", func(t *testing.T) {
+		res, err := p.diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{PluginContext: pc})
+		require.NoError(t, err)
+		assert.Equal(t, pluginv2.CheckHealthResponse_OK, res.Status, res.Message)
+		assert.Contains(t, res.Message, "Connected to the collector's query API")
+		bad := backend.ToProto().PluginContext(pluginContext("http://"+queryAPI, "not-the-token-0123456789"))
+		bad.DataSourceInstanceSettings.Uid = "other"
+		res, err = p.diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{PluginContext: bad})
+		require.NoError(t, err)
+		assert.Equal(t, pluginv2.CheckHealthResponse_ERROR, res.Status)
+		assert.Contains(t, res.Message, "refused the token")
+	})
+
+	now := time.Now().UTC().Truncate(time.Hour)
+	from, to := now.AddDate(0, 0, -14), now
+	query := func(refID, metric, model string) backend.DataQuery {
+		return backend.DataQuery{RefID: refID, QueryType: metric, JSON: []byte(model), Interval: 6 * time.Hour,
+			TimeRange: backend.TimeRange{From: from, To: to}, MaxDataPoints: 500}
+	}
+	t.Run("query", func(t *testing.T) {
+		req := &backend.QueryDataRequest{PluginContext: pluginContext("http://"+queryAPI, grafanaTok), Queries: []backend.DataQuery{
+			query("dau", "active_users", `{"interval": "auto"}`),
+			query("plugins", "plugin_adoption", `{}`),
+			query("byplugin", "active_users", `{"interval": "day", "groupBy": ["plugin"]}`),
+			query("bad", "revenue", `{}`),
+		}}
+		raw, err := p.data.QueryData(ctx, backend.ToProto().QueryDataRequest(req))
+		require.NoError(t, err)
+		resp, err := backend.FromProto().QueryDataResponse(raw)
+		require.NoError(t, err)
+
+		// DAU per day, as the query API gives it.
+		direct := apiQuery(t, queryAPI, fmt.Sprintf(`{"metric":"active_users","interval":"day","from":%q,"to":%q,"timezone":"UTC"}`,
+			from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		dau := resp.Responses["dau"]
+		require.NoError(t, dau.Error)
+		frame := dau.Frames[0]
+		assert.Equal(t, data.FrameTypeTimeSeriesWide, frame.Meta.Type)
+		users, _ := frame.FieldByName("active_users")
+		require.NotNil(t, users)
+		require.Equal(t, len(direct.Rows), users.Len())
+		for i, row := range direct.Rows {
+			assert.Equal(t, row[1], *users.At(i).(*float64), "day %d", i)
+		}
+
+		// Plugin adoption as a table.
+		plugins := resp.Responses["plugins"]
+		require.NoError(t, plugins.Error)
+		directPlugins := apiQuery(t, queryAPI, fmt.Sprintf(`{"metric":"plugin_adoption","from":%q,"to":%q,"timezone":"UTC"}`,
+			from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		names, _ := plugins.Frames[0].FieldByName("plugin")
+		require.NotNil(t, names)
+		require.Equal(t, len(directPlugins.Rows), names.Len())
+		for i, row := range directPlugins.Rows {
+			assert.Equal(t, row[0], *names.At(i).(*string))
+		}
+		share, _ := plugins.Frames[0].FieldByName("share")
+		assert.Equal(t, "percentunit", share.Config.Unit)
+
+		// Per plugin: a wide frame, a field per plugin.
+		byPlugin := resp.Responses["byplugin"]
+		require.NoError(t, byPlugin.Error)
+		assert.Greater(t, len(byPlugin.Frames[0].Fields), 3, "time and a field per plugin")
+		assert.NotEmpty(t, byPlugin.Frames[0].Fields[1].Labels["plugin"])
+
+		// The bad query fails alone, in words.
+		require.Error(t, resp.Responses["bad"].Error)
+		assert.Contains(t, resp.Responses["bad"].Error.Error(), `unknown metric "revenue"`)
+	})
+
+	t.Run("resources", func(t *testing.T) {
+		call := func(path string) *pluginv2.CallResourceResponse {
+			stream, err := p.resource.CallResource(ctx, backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
+				PluginContext: pluginContext("http://"+queryAPI, grafanaTok), Path: path, Method: http.MethodGet, URL: path}))
+			require.NoError(t, err)
+			res, err := stream.Recv()
+			require.NoError(t, err)
+			return res
+		}
+		metrics := call("metrics")
+		assert.Equal(t, int32(http.StatusOK), metrics.Code)
+		assert.Contains(t, string(metrics.Body), `"recommendations"`)
+		values := call("values/plugin")
+		assert.Equal(t, int32(http.StatusOK), values.Code)
+		var options []struct{ Text, Value string }
+		require.NoError(t, json.Unmarshal(values.Body, &options))
+		assert.Contains(t, options, struct{ Text, Value string }{"catalog", "catalog"})
+	})
+}
