@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,11 +62,13 @@ func startCollector(t *testing.T, repo string) (queryAPI string) {
 	sim := build(t, repo, "./cmd/backstage-sim", "backstage-sim", true)
 	receiver, health := freeAddress(t), freeAddress(t)
 	queryAPI = freeAddress(t)
-	cmd := exec.Command(collector, "--config", filepath.Join(repo, "config", "insights.yaml"))
+	// Its own telemetry off: the default Prometheus port (8888) may be another collector's.
+	cmd := exec.Command(collector, "--config", filepath.Join("config", "insights.yaml"), "--set=service.telemetry.metrics.level=none")
+	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+freeAddress(t), "INSIGHTS_HEALTH_ENDPOINT="+health,
 		"INSIGHTS_QUERY_ENDPOINT="+queryAPI, "INSIGHTS_DATA_DIR="+t.TempDir())
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
+	output := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = output, output
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	require.Eventually(t, func() bool {
@@ -74,7 +78,7 @@ func startCollector(t *testing.T, repo string) (queryAPI string) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy")
+	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", output)
 	seed := exec.Command(sim, "-days", "14", "-users", "60", "-teams", "4", "-endpoint", "http://"+receiver, "-token", senderToken, "-progress", "0")
 	out, err := seed.CombinedOutput()
 	require.NoError(t, err, "backstage-sim: %s", out)
@@ -87,6 +91,24 @@ func startCollector(t *testing.T, repo string) (queryAPI string) {
 type result struct {
 	Columns []struct{ Name string } `json:"columns"`
 	Rows    [][]any                 `json:"rows"`
+}
+
+// syncBuffer collects a process's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // apiQuery asks the query API directly: the values the plugin's frames must hold.
@@ -111,6 +133,7 @@ type plugin struct {
 	data        grpcplugin.DataClient
 	diagnostics grpcplugin.DiagnosticsClient
 	resource    grpcplugin.ResourceClient
+	stream      grpcplugin.StreamClient
 }
 
 func startPlugin(t *testing.T, bin string) plugin {
@@ -122,12 +145,13 @@ func startPlugin(t *testing.T, bin string) plugin {
 			"diagnostics": &grpcplugin.DiagnosticsGRPCPlugin{}, "resource": &grpcplugin.ResourceGRPCPlugin{},
 			"data": &grpcplugin.DataGRPCPlugin{}, "stream": &grpcplugin.StreamGRPCPlugin{}}},
 		Cmd: exec.Command(bin), AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC}, Stderr: io.Discard,
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}),
 	})
 	t.Cleanup(client.Kill)
 	rpc, err := client.Client()
 	require.NoError(t, err)
 	var p plugin
-	for name, target := range map[string]any{"data": &p.data, "diagnostics": &p.diagnostics, "resource": &p.resource} {
+	for name, target := range map[string]any{"data": &p.data, "diagnostics": &p.diagnostics, "resource": &p.resource, "stream": &p.stream} {
 		raw, err := rpc.Dispense(name)
 		require.NoError(t, err, name)
 		switch v := target.(type) {
@@ -137,6 +161,8 @@ func startPlugin(t *testing.T, bin string) plugin {
 			*v = raw.(grpcplugin.DiagnosticsClient)
 		case *grpcplugin.ResourceClient:
 			*v = raw.(grpcplugin.ResourceClient)
+		case *grpcplugin.StreamClient:
+			*v = raw.(grpcplugin.StreamClient)
 		}
 	}
 	return p
@@ -247,5 +273,24 @@ func TestThePluginAgainstACollector(t *testing.T) {
 		var options []struct{ Text, Value string }
 		require.NoError(t, json.Unmarshal(values.Body, &options))
 		assert.Contains(t, options, struct{ Text, Value string }{"catalog", "catalog"})
+	})
+
+	t.Run("live stream", func(t *testing.T) {
+		pc := backend.ToProto().PluginContext(pluginContext("http://"+queryAPI, grafanaTok))
+		sub, err := p.stream.SubscribeStream(ctx, &pluginv2.SubscribeStreamRequest{PluginContext: pc, Path: "live"})
+		require.NoError(t, err)
+		assert.Equal(t, pluginv2.SubscribeStreamResponse_OK, sub.Status)
+		streamCtx, cancel := context.WithTimeout(ctx, 30*time.Second) // a first frame comes at once
+		defer cancel()
+		packets, err := p.stream.RunStream(streamCtx, &pluginv2.RunStreamRequest{PluginContext: pc, Path: "live"})
+		require.NoError(t, err)
+		packet, err := packets.Recv()
+		require.NoError(t, err)
+		var frame data.Frame
+		require.NoError(t, json.Unmarshal(packet.Data, &frame))
+		events, _ := frame.FieldByName("events")
+		require.NotNil(t, events)
+		direct := apiQuery(t, queryAPI, `{"metric":"live"}`)
+		assert.Equal(t, direct.Rows[0][1], events.At(0), "the collector's live numbers (nothing is sent meanwhile)")
 	})
 }

@@ -35,9 +35,11 @@ var (
 // Datasource is one configured data source: the collector's query API and a bearer token.
 type Datasource struct {
 	url, token string
+	uid        string // the data source's, for the live channel
 	client     *http.Client
 	cache      *cache
 	resources  backend.CallResourceHandler
+	liveEvery  time.Duration
 
 	mu      sync.Mutex
 	catalog map[string]metricInfo // the collector's metrics, read once (the editor reloads them as resources)
@@ -88,7 +90,8 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 	case cfg.CacheSeconds < 0:
 		ttl = 0
 	}
-	d := &Datasource{url: strings.TrimRight(s.URL, "/"), token: s.DecryptedSecureJSONData["token"], client: client, cache: newCache(ttl, 1000)}
+	d := &Datasource{url: strings.TrimRight(s.URL, "/"), token: s.DecryptedSecureJSONData["token"], client: client, cache: newCache(ttl, 1000),
+		liveEvery: defaultLiveEvery, uid: s.UID}
 	d.resources = httpadapter.New(d.resourceRoutes())
 	return d, nil
 }
@@ -234,6 +237,9 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 	frame, err := toFrame(q.RefID, res, model.Format, string(body))
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+	}
+	if q.QueryType == livePath { // the panel follows the stream from here on
+		frame.Meta.Channel = "ds/" + d.uid + "/" + livePath
 	}
 	return backend.DataResponse{Frames: []*data.Frame{frame}}
 }

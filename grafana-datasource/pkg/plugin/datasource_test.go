@@ -6,11 +6,13 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,6 +52,12 @@ func newCollector(t *testing.T) *collector {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "message": err.Error()}})
 			return
 		}
+		for name, v := range map[string]string{"from": req.From, "to": req.To} { // the API reads each as RFC 3339 when present
+			if _, err := time.Parse(time.RFC3339, v); err != nil && (v != "" || req.Metric != "live") {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "field": name, "message": "is not RFC 3339"}})
+				return
+			}
+		}
 		c.last.Store(req)
 		switch {
 		case req.Metric == "active_users" && len(req.GroupBy) == 0:
@@ -65,6 +73,10 @@ func newCollector(t *testing.T) *collector {
 				"rows": [][]any{{"2026-11-01T00:00:00Z", "catalog", 9}, {"2026-11-01T00:00:00Z", "techdocs", 4},
 					{"2026-11-02T00:00:00Z", "catalog", 11}, {"2026-11-02T00:00:00Z", "techdocs", 6}},
 				"meta": map[string]any{"metric": "active_users", "suppressed_rows": 2, "k_anonymity": 5}})
+		case req.Metric == "live":
+			writeJSON(w, http.StatusOK, map[string]any{
+				"columns": []map[string]any{{"name": "active_users", "type": "number", "unit": "users"}, {"name": "events", "type": "number", "unit": "events"}},
+				"rows":    [][]any{{7, 42}}, "meta": map[string]any{"metric": "live"}})
 		case req.Metric == "plugin_adoption":
 			writeJSON(w, http.StatusOK, map[string]any{
 				"columns": []map[string]any{{"name": "plugin", "type": "string"}, {"name": "users", "type": "number", "unit": "users"},
@@ -234,4 +246,61 @@ func TestAutoInterval(t *testing.T) {
 		7 * 24 * time.Hour: "week", 30 * 24 * time.Hour: "month"} {
 		assert.Equal(t, want, autoInterval(panel), "%s", panel)
 	}
+}
+
+// packets collects what a stream sends.
+type packets struct {
+	mu     sync.Mutex
+	frames []*data.Frame
+}
+
+func (p *packets) Send(packet *backend.StreamPacket) error {
+	var frame data.Frame // SendFrame sends the frame as JSON
+	if err := json.Unmarshal(packet.Data, &frame); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frames = append(p.frames, &frame)
+	return nil
+}
+
+func (p *packets) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.frames)
+}
+
+func TestLiveStream(t *testing.T) {
+	c := newCollector(t)
+	d := newTestDatasource(t, c.URL, testToken, "")
+	d.liveEvery, d.uid = 10*time.Millisecond, "insights"
+	sub, err := d.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: livePath})
+	require.NoError(t, err)
+	assert.Equal(t, backend.SubscribeStreamStatusOK, sub.Status)
+	sub, err = d.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: "other"})
+	require.NoError(t, err)
+	assert.Equal(t, backend.SubscribeStreamStatusNotFound, sub.Status)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	got := &packets{}
+	done := make(chan error, 1)
+	go func() {
+		done <- d.RunStream(ctx, &backend.RunStreamRequest{Path: livePath}, backend.NewStreamSender(got))
+	}()
+	require.Eventually(t, func() bool { return got.count() >= 3 }, 5*time.Second, 5*time.Millisecond, "a row every tick")
+	cancel()
+	require.NoError(t, <-done, "the stream ends when its subscribers leave")
+	got.mu.Lock()
+	frame := got.frames[0]
+	got.mu.Unlock()
+	users, _ := frame.FieldByName("active_users")
+	require.NotNil(t, users)
+	assert.Equal(t, 7.0, users.At(0))
+
+	// A live panel's query names the channel it then follows.
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("L", "live", `{}`, time.Minute)}})
+	require.NoError(t, err)
+	require.NoError(t, resp.Responses["L"].Error)
+	assert.Equal(t, "ds/insights/live", resp.Responses["L"].Frames[0].Meta.Channel)
 }

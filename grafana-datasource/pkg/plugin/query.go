@@ -38,8 +38,8 @@ const (
 // apiRequest is the body of the query API's POST /api/v1/query.
 type apiRequest struct {
 	Metric   string              `json:"metric"`
-	From     string              `json:"from"`
-	To       string              `json:"to"`
+	From     string              `json:"from,omitempty"` // none for live, which looks at the last minutes
+	To       string              `json:"to,omitempty"`
 	Interval string              `json:"interval,omitempty"`
 	Timezone string              `json:"timezone,omitempty"`
 	Filters  map[string][]string `json:"filters,omitempty"`

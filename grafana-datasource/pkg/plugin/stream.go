@@ -1,0 +1,85 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+)
+
+var _ backend.StreamHandler = (*Datasource)(nil)
+
+// livePath is the stream of current activity: the collector's live metric (users and events of the last five
+// minutes), a row every liveEvery.
+const (
+	livePath         = "live"
+	defaultLiveEvery = 5 * time.Second
+)
+
+// SubscribeStream lets panels subscribe to the live stream.
+func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	if req.Path != livePath {
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
+}
+
+// PublishStream: the stream is the collector's; nobody publishes into it.
+func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamRequest) (*backend.PublishStreamResponse, error) {
+	return &backend.PublishStreamResponse{Status: backend.PublishStreamStatusPermissionDenied}, nil
+}
+
+// RunStream asks the collector for current activity every liveEvery and sends it as a row, until the last
+// subscriber leaves (ctx ends). A failed ask is logged and retried at the next tick: the stream goes on.
+func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	if req.Path != livePath {
+		return fmt.Errorf("unknown stream %q", req.Path)
+	}
+	ticker := time.NewTicker(d.liveEvery)
+	defer ticker.Stop()
+	for {
+		frame, err := d.liveFrame(ctx)
+		if err != nil {
+			backend.Logger.FromContext(ctx).Warn("Asking the collector for live activity failed", "error", err.Error())
+		} else if err := sender.SendFrame(frame, data.IncludeAll); err != nil {
+			return fmt.Errorf("send a live frame: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// liveFrame is a row of current activity: the time, users and events of the last five minutes.
+func (d *Datasource) liveFrame(ctx context.Context) (*data.Frame, error) {
+	body, _ := json.Marshal(apiRequest{Metric: "live"})
+	raw, _, err := d.call(ctx, http.MethodPost, "/api/v1/query", body)
+	if err != nil {
+		return nil, err
+	}
+	var res apiResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("the collector's answer is not a result table: %w", err)
+	}
+	var users, events float64
+	for _, row := range res.Rows { // one row (or one per plugin): the totals
+		for i, c := range res.Columns {
+			if v, ok := row[i].(float64); ok && c.Name == "active_users" {
+				users += v
+			} else if ok && c.Name == "events" {
+				events += v
+			}
+		}
+	}
+	frame := data.NewFrame(livePath,
+		data.NewField("time", nil, []time.Time{time.Now().UTC()}),
+		data.NewField("active_users", nil, []float64{users}).SetConfig(&data.FieldConfig{Unit: "short", Description: "users active in the last 5 minutes"}),
+		data.NewField("events", nil, []float64{events}).SetConfig(&data.FieldConfig{Unit: "short", Description: "events in the last 5 minutes"}))
+	return frame, nil
+}
