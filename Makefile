@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource plugin-backend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -34,11 +34,21 @@ test: deps lint test-datasource
 DATASOURCE := grafana-datasource
 PLUGIN_BIN := $(DATASOURCE)/dist/gpx_insights_$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
 
-## test-datasource: lint, test and build the Grafana data source's backend (its end-to-end test starts the built
-## binary as Grafana does, against a collector the simulator fills)
-test-datasource: plugin-backend
-	@unformatted=$$(gofmt -l $(DATASOURCE)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./... && PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./...
+## test-datasource: lint, test and build the Grafana data source: the frontend (typecheck, eslint, jest, bundle)
+## and the backend (its end-to-end test starts the built binary as Grafana does, against a collector the
+## simulator fills)
+test-datasource: plugin-frontend plugin-backend
+	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./e2e/... && \
+		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./e2e/...
+
+## plugin-frontend: install the frontend's packages (from the lockfile, when it changed), check, test and bundle
+## it into grafana-datasource/dist
+plugin-frontend: $(DATASOURCE)/node_modules/.package-lock.json
+	cd $(DATASOURCE) && npm run typecheck && npm run lint && npm run test:ci && npm run build
+
+$(DATASOURCE)/node_modules/.package-lock.json: $(DATASOURCE)/package-lock.json
+	cd $(DATASOURCE) && npm ci --no-audit --no-fund
 
 ## plugin-backend: build the data source's backend binary into grafana-datasource/dist
 plugin-backend:
@@ -47,6 +57,7 @@ plugin-backend:
 ## deps: install what the tests need beyond Go (Debian packages; CI starts from a clean machine)
 deps:
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
 
 lint:
 	@unformatted=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
