@@ -45,7 +45,7 @@ test-datasource: plugin-frontend plugin-backend
 ## plugin-frontend: install the frontend's packages (from the lockfile, when it changed), check, test and bundle
 ## it into grafana-datasource/dist
 plugin-frontend: $(DATASOURCE)/node_modules/.package-lock.json
-	cd $(DATASOURCE) && npm run typecheck && npm run lint && npm run test:ci && npm run build
+	cd $(DATASOURCE) && npm run typecheck && npm run lint && npm run build && npm run test:ci # the bundle's test reads dist/
 
 $(DATASOURCE)/node_modules/.package-lock.json: $(DATASOURCE)/package-lock.json
 	cd $(DATASOURCE) && npm ci --no-audit --no-fund
