@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -41,6 +41,15 @@ test-datasource: plugin-frontend plugin-backend
 	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./e2e/... && \
 		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./e2e/...
+
+## plugin: package the data source (bundle and backend binary) as the zip Grafana installs, in grafana-datasource/
+PLUGIN_ZIP = $(DATASOURCE)/insights-collector-datasource-$(shell node -p "require('./$(DATASOURCE)/package.json').version").zip
+plugin: plugin-frontend plugin-backend
+	@command -v zip >/dev/null || { apt-get update -qq && apt-get install -y -qq zip; }
+	rm -rf $(DATASOURCE)/package && mkdir -p $(DATASOURCE)/package && cp -r $(DATASOURCE)/dist $(DATASOURCE)/package/insights-collector-datasource
+	rm -f $(PLUGIN_ZIP) && cd $(DATASOURCE)/package && zip -qr $(CURDIR)/$(PLUGIN_ZIP) insights-collector-datasource
+	rm -rf $(DATASOURCE)/package
+	@unzip -l $(PLUGIN_ZIP) | grep -q 'insights-collector-datasource/module.js' && unzip -l $(PLUGIN_ZIP) | grep -q 'gpx_insights_' && echo "packaged $(PLUGIN_ZIP)"
 
 ## plugin-frontend: install the frontend's packages (from the lockfile, when it changed), check, test and bundle
 ## it into grafana-datasource/dist
