@@ -273,6 +273,9 @@ func TestThePluginAgainstACollector(t *testing.T) {
 		var options []struct{ Text, Value string }
 		require.NoError(t, json.Unmarshal(values.Body, &options))
 		assert.Contains(t, options, struct{ Text, Value string }{"catalog", "catalog"})
+		experiments := call("values/experiment")
+		assert.Equal(t, int32(http.StatusOK), experiments.Code, string(experiments.Body))
+		assert.JSONEq(t, `[]`, string(experiments.Body), "the simulated organisation runs no experiment")
 	})
 
 	t.Run("live stream", func(t *testing.T) {

@@ -40,7 +40,7 @@ export class DataSource extends DataSourceWithBackend<InsightsQuery, InsightsOpt
     return !!query.queryType && !query.hide;
   }
 
-  /** Template variables: the values of a dimension (plugin, team, instance) over the last 90 days. */
+  /** Template variables: the values of a dimension (plugin, team, instance, experiment) over the last 90 days. */
   async metricFindQuery(query: VariableQuery | string): Promise<MetricFindValue[]> {
     const dimension = typeof query === 'string' ? query : query.dimension;
     const values: Array<{ text: string; value: string }> = await this.getResource(`values/${dimension}`);

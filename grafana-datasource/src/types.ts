@@ -54,7 +54,7 @@ export interface MetricListing {
 
 /** A template variable's query: which dimension's values. */
 export interface VariableQuery {
-  dimension: 'plugin' | 'team' | 'instance';
+  dimension: 'plugin' | 'team' | 'instance' | 'experiment';
 }
 
 /** The data source's settings (jsonData); the URL is the data source's own. */

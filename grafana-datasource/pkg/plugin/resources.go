@@ -12,9 +12,10 @@ var variableSources = map[string]struct {
 	request apiRequest
 	column  string
 }{
-	"plugin":   {apiRequest{Metric: "plugin_adoption", Limit: 10_000}, "plugin"},
-	"team":     {apiRequest{Metric: "team_comparison", Limit: 10_000}, "team"},
-	"instance": {apiRequest{Metric: "active_users", Interval: "month", GroupBy: []string{"instance"}, Limit: 10_000}, "instance"},
+	"plugin":     {apiRequest{Metric: "plugin_adoption", Limit: 10_000}, "plugin"},
+	"team":       {apiRequest{Metric: "team_comparison", Limit: 10_000}, "team"},
+	"instance":   {apiRequest{Metric: "active_users", Interval: "month", GroupBy: []string{"instance"}, Limit: 10_000}, "instance"},
+	"experiment": {apiRequest{Metric: "experiments", Limit: 10_000}, "experiment"},
 }
 
 const variableLookback = 90 * 24 * time.Hour
@@ -41,7 +42,7 @@ func (d *Datasource) resourceRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /values/{dimension}", func(w http.ResponseWriter, r *http.Request) {
 		source, ok := variableSources[r.PathValue("dimension")]
 		if !ok {
-			writeResourceError(w, http.StatusNotFound, "unknown dimension "+r.PathValue("dimension")+": plugin, team or instance")
+			writeResourceError(w, http.StatusNotFound, "unknown dimension "+r.PathValue("dimension")+": plugin, team, instance or experiment")
 			return
 		}
 		req := source.request

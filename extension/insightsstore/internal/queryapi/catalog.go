@@ -210,6 +210,7 @@ func metrics() []*Metric {
 		anomaliesMetric(),
 		roiMetric(),
 		recommendationsMetric(),
+		experimentsMetric(),
 		{
 			Name: "techdocs",
 			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +

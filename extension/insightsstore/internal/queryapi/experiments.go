@@ -31,6 +31,28 @@ func experimentResultsMetric() *Metric {
 	}
 }
 
+func experimentsMetric() *Metric {
+	return &Metric{
+		Name: "experiments",
+		Description: "The experiments whose exposures (the cohort processor's feature_flag.evaluation events) fall in the " +
+			"range: per experiment, its variants, the exposed users and the first and last exposure. Experiments with " +
+			"fewer than k exposed users are withheld. Lists the values of an experiment variable.",
+		Filters: []string{FilterInstance},
+		Columns: []Column{dimension("experiment"), number("variants", "", ""), colUsers,
+			{Name: "first_exposure", Type: typeTime}, {Name: "last_exposure", Type: typeTime}},
+		UsersColumn: "users", Role: RoleViewer, build: experiments,
+	}
+}
+
+func experiments(q *query, b *sqlb) []Column {
+	b.WriteString("SELECT json_extract_string(e.feature_flag_key, '$') AS experiment, count(DISTINCT json_extract_string(e.feature_flag_variant, '$')) AS variants, " +
+		"count(DISTINCT e.user_no) AS users, min(e.ts) AS first_exposure, max(e.ts) AS last_exposure FROM events e WHERE e.event_name = " +
+		b.arg(semconv.EventFeatureFlagEvaluation) + " AND e.feature_flag_key IS NOT NULL AND " + b.timeRange("e.ts", q, 0) +
+		b.in("coalesce(e.instance, '')", q.filter(FilterInstance)) + " GROUP BY 1 ORDER BY users DESC, experiment LIMIT " + b.arg(q.Limit))
+	return []Column{dimension("experiment"), number("variants", "", ""), colUsers, {Name: "first_exposure", Type: typeTime},
+		{Name: "last_exposure", Type: typeTime}}
+}
+
 // experimentResults reads, per variant, the exposed users and the sum and sum of squares of their goal values.
 func experimentResults(q *query, b *sqlb) []Column {
 	g := q.Goal

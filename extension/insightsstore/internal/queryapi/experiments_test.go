@@ -72,6 +72,13 @@ func experimentStore(t *testing.T) *fixture {
 	return f
 }
 
+func TestExperiments(t *testing.T) {
+	f := experimentStore(t)
+	res := f.query(t, baseRequest("experiments"))
+	require.Len(t, res.Rows, 1)
+	assert.Equal(t, []any{"home", 2.0, 2000.0}, res.Rows[0][:3], "two variants, a thousand users each")
+}
+
 func TestExperimentResults(t *testing.T) {
 	f := experimentStore(t)
 	req := baseRequest("experiment_results")
