@@ -81,7 +81,7 @@ func roi(q *query, b *sqlb) []Column {
 		if !v.TemplateTimeSaved {
 			valued = "sum(runs) * any_value(p.per_run)"
 		}
-		b.WriteString("u AS (SELECT " + t() + " AS t, user_no, hash(teams) AS th, any_value(teams) AS teams, sum(runs) AS runs, sum(finds) AS finds, " +
+		b.WriteString("u AS (SELECT " + t() + " AS t, user_no, " + teamsKey + ", sum(runs) AS runs, sum(finds) AS finds, " +
 			"sum(docs) AS docs, " + valued + " AS run_minutes FROM " + b.from(q, teamActivity, 0, "x") + ", p GROUP BY 1, user_no, th), ")
 	} else {
 		// u: per bucket, the uses from the daily entity and search rollups (and the events of partial days).

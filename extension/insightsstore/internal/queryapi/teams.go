@@ -35,10 +35,9 @@ func lowered(values []string) []string {
 	return out
 }
 
-// teamsKey selects an event's teams list (alias e) for a relation grouped by th, the list's hash: grouping by
-// the list itself took a third longer. (A collision would need two team lists of one user with the same 64-bit
-// hash.)
-const teamsKey = "hash(e.teams) AS th, any_value(e.teams) AS teams"
+// teamsKey selects the teams list of a relation's rows for a grouping by th, the list's hash: grouping by the
+// list itself took a third longer. (A collision would need two team lists of one user with the same 64-bit hash.)
+const teamsKey = "hash(teams) AS th, any_value(teams) AS teams"
 
 // credited returns the rows of a relation that has a teams list (the events' direct teams), as its columns plus
 // the team credited: each of the row's teams and every team above them, once (two teams may share a parent), so
@@ -71,7 +70,7 @@ func teamAdoption(q *query, b *sqlb) []Column {
 	if q.Interval != "" {
 		bucket = b.localBucket(q, "lt")
 	}
-	b.WriteString("WITH ut AS (SELECT " + bucket + " AS t, user_no, hash(teams) AS th, any_value(teams) AS teams, sum(events) AS events FROM " +
+	b.WriteString("WITH ut AS (SELECT " + bucket + " AS t, user_no, " + teamsKey + ", sum(events) AS events FROM " +
 		b.from(q, teamActivity, 0, "x") + " GROUP BY t, user_no, th), " +
 		"c AS (" + credited("ut", "x.t, x.user_no, x.teams, x.events") + ") SELECT ")
 	columns := []Column{}
@@ -214,9 +213,9 @@ func teamComparison(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
 	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
-	b.WriteString("WITH cu AS (SELECT user_no, hash(teams) AS th, any_value(teams) AS teams, sum(runs) AS runs, sum(searches) AS searches, " +
+	b.WriteString("WITH cu AS (SELECT user_no, " + teamsKey + ", sum(runs) AS runs, sum(searches) AS searches, " +
 		"sum(finds) AS clicks FROM " + b.from(q, teamActivity, 0, "x") + " GROUP BY user_no, th), " +
-		"pu AS (SELECT user_no, hash(teams) AS th, any_value(teams) AS teams FROM " + b.from(&prev, teamActivity, 0, "y") + " GROUP BY user_no, th), " +
+		"pu AS (SELECT user_no, " + teamsKey + " FROM " + b.from(&prev, teamActivity, 0, "y") + " GROUP BY user_no, th), " +
 		"ut AS (SELECT true AS cur, user_no, teams, runs, searches, clicks FROM cu UNION ALL SELECT false, user_no, teams, 0, 0, 0 FROM pu), " +
 		"c AS (" + credited("ut", "x.cur, x.user_no, x.teams, x.runs, x.searches, x.clicks") + "), " +
 		"s AS (SELECT team, count(DISTINCT user_no) FILTER (WHERE cur) AS active_members, " +
