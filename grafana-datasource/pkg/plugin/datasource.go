@@ -238,7 +238,7 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
-	if q.QueryType == livePath { // the panel follows the stream from here on
+	if q.QueryType == livePath && len(model.GroupBy) == 0 { // the panel follows the stream (the totals) from here on
 		frame.Meta.Channel = "ds/" + d.uid + "/" + livePath
 	}
 	return backend.DataResponse{Frames: []*data.Frame{frame}}

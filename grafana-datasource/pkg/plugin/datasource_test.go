@@ -138,6 +138,9 @@ func TestQueryData(t *testing.T) {
 		{"timeseries_by_plugin", dataQuery("B", "active_users", `{"interval": "day", "groupBy": ["plugin"], "filters": {"instance": ["portal-eu"]}}`, time.Hour),
 			apiRequest{Metric: "active_users", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Interval: "day", Timezone: "UTC",
 				GroupBy: []string{"plugin"}, Filters: map[string][]string{"instance": {"portal-eu"}}}},
+		{"all_values", dataQuery("D", "active_users", `{"interval": "day", "groupBy": ["plugin"], "filters": {"instance": ["*"], "plugin": ["catalog"]}}`, time.Hour),
+			apiRequest{Metric: "active_users", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Interval: "day", Timezone: "UTC",
+				GroupBy: []string{"plugin"}, Filters: map[string][]string{"plugin": {"catalog"}}}}, // All: no instance filter
 		{"table", dataQuery("C", "plugin_adoption", `{"interval": "auto", "limit": 10}`, time.Hour),
 			apiRequest{Metric: "plugin_adoption", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Timezone: "UTC", Limit: 10}},
 	} {

@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -27,6 +28,10 @@ type Model struct {
 	Paths  json.RawMessage `json:"paths,omitempty"`
 	Series json.RawMessage `json:"series,omitempty"`
 }
+
+// AllValue is what a dashboard's multi-value variable sends for "All" (its allValue): a filter that holds it is
+// dropped, which means every value, rather than expanded into a list as long as the variable's.
+const AllValue = "*"
 
 // Formats of a query's frames.
 const (
@@ -89,7 +94,7 @@ func parseQuery(q backend.DataQuery, interval string) (apiRequest, Model, error)
 	}
 	req := apiRequest{
 		Metric: q.QueryType, From: q.TimeRange.From.UTC().Format(time.RFC3339), To: q.TimeRange.To.UTC().Format(time.RFC3339),
-		Interval: m.Interval, Timezone: m.Timezone, Filters: m.Filters, GroupBy: m.GroupBy, Lens: m.Lens, Limit: m.Limit,
+		Interval: m.Interval, Timezone: m.Timezone, Filters: withoutAll(m.Filters), GroupBy: m.GroupBy, Lens: m.Lens, Limit: m.Limit,
 		Compare: m.Compare, Goal: m.Goal, Funnel: m.Funnel, Paths: m.Paths, Series: m.Series,
 	}
 	switch {
@@ -102,4 +107,19 @@ func parseQuery(q backend.DataQuery, interval string) (apiRequest, Model, error)
 		req.Timezone = "UTC" // the backend has no browser: the editor sends the dashboard's zone
 	}
 	return req, m, nil
+}
+
+// withoutAll drops the filters that hold AllValue.
+func withoutAll(filters map[string][]string) map[string][]string {
+	var out map[string][]string
+	for name, values := range filters {
+		if slices.Contains(values, AllValue) {
+			continue
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[name] = values
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
@@ -222,9 +223,9 @@ func metrics() []*Metric {
 		{
 			Name: "platform_health",
 			Description: "The backend per plugin (from its HTTP server spans): requests, rate, error rate (5xx), " +
-				"p50 and p95 latency; with an interval, per bucket.",
-			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance},
-			Columns: []Column{colTime, dimension("plugin"), number("requests", "requests", ""), number("rate", "req/s", ""),
+				"p50 and p95 latency; with an interval, per bucket; group_by route: per plugin and route (the spans' http.route).",
+			Interval: intervalOptional, Filters: []string{FilterPlugin, FilterInstance}, GroupBy: []string{"route"},
+			Columns: []Column{colTime, dimension("plugin"), dimension("route (with group_by)"), number("requests", "requests", ""), number("rate", "req/s", ""),
 				number("error_rate", "ratio", "5xx / requests"), number("p50_ms", "ms", ""), number("p95_ms", "ms", "")},
 			Role: RoleViewer, build: platformHealth,
 		},
@@ -444,16 +445,26 @@ func techdocs(q *query, b *sqlb) []Column {
 
 func platformHealth(q *query, b *sqlb) []Column {
 	seconds := q.to.Sub(q.from).Seconds()
-	timeColumn, group, columns := "", "1", []Column{dimension("plugin")}
+	dims, columns := "coalesce(r.plugin_id, '') AS plugin", []Column{dimension("plugin")}
+	if q.groupBy() == "route" {
+		dims, columns = dims+", coalesce(r.route, '') AS route", append(columns, dimension("route"))
+	}
+	timeColumn, order := "", "plugin"
 	if q.Interval != "" {
-		timeColumn, group, columns = b.bucket(q, "r.ts")+" AS time, ", "1, 2", []Column{colTime, dimension("plugin")}
+		timeColumn, order, columns = b.bucket(q, "r.ts")+" AS time, ", "time, plugin", append([]Column{colTime}, columns...)
 		seconds = intervalSeconds(q.Interval)
 	}
-	b.WriteString("SELECT " + timeColumn + "coalesce(r.plugin_id, '') AS plugin, count(*) AS requests, count(*) / " + b.arg(seconds) + " AS rate, " +
+	if q.groupBy() == "route" { // the busiest routes
+		order = strings.Replace(order, "plugin", "requests DESC, plugin, route", 1)
+	}
+	b.WriteString("SELECT " + timeColumn + dims + ", count(*) AS requests, count(*) / " + b.arg(seconds) + " AS rate, " +
 		"count(*) FILTER (WHERE r.status_code >= 500) / count(*) AS error_rate, " +
 		"quantile_cont(r.duration_ms, 0.5) AS p50_ms, quantile_cont(r.duration_ms, 0.95) AS p95_ms " +
 		"FROM backend_requests r WHERE " + b.timeRange("r.ts", q, 0) + b.in("r.plugin_id", q.filter(FilterPlugin)) +
-		b.in("coalesce(r.instance, '')", q.filter(FilterInstance)) + " GROUP BY " + group + " ORDER BY " + group + ", requests DESC")
+		b.in("coalesce(r.instance, '')", q.filter(FilterInstance)) + " GROUP BY ALL ORDER BY " + order + ", requests DESC")
+	if q.groupBy() == "route" {
+		b.WriteString(" LIMIT " + b.arg(q.Limit))
+	}
 	return append(columns, number("requests", "requests", ""), number("rate", "req/s", ""), number("error_rate", "ratio", ""),
 		number("p50_ms", "ms", ""), number("p95_ms", "ms", ""))
 }

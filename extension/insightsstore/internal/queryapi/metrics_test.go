@@ -101,6 +101,7 @@ func scoredEvents(ld plog.Logs) []scored {
 
 type span struct {
 	plugin   string
+	route    string
 	ts       time.Time
 	duration float64
 	status   int
@@ -245,6 +246,7 @@ func writeSpans(t *testing.T, store *analyticsdb.Store) []span {
 	for i := range 2000 {
 		s := span{plugin: plugins[i%len(plugins)], ts: queryFrom.Add(time.Duration(i) * 15 * time.Minute),
 			duration: float64(5 + (i*37)%400), status: 200}
+		s.route = "/api/" + s.plugin + []string{"/things/:id", "/things"}[(i/len(plugins))%2]
 		if i%23 == 0 {
 			s.status = 503
 		}
@@ -259,7 +261,7 @@ func writeSpans(t *testing.T, store *analyticsdb.Store) []span {
 		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(s.ts))
 		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(s.ts.Add(time.Duration(s.duration * float64(time.Millisecond)))))
 		sp.Attributes().PutStr("http.request.method", "GET")
-		sp.Attributes().PutStr("http.route", "/api/"+s.plugin+"/things/:id")
+		sp.Attributes().PutStr("http.route", s.route)
 		sp.Attributes().PutInt("http.response.status_code", int64(s.status))
 	}
 	_, err := store.WriteTraces(context.Background(), td)
@@ -690,6 +692,30 @@ func TestPlatformHealthP95(t *testing.T) {
 			assert.InDelta(t, float64(errors[p])/float64(len(d)), row[3], 1e-9)
 			assert.InDelta(t, quantile(d, 0.5), row[4], 0.01, "p50 of %s", p)
 			assert.InDelta(t, quantile(d, 0.95), row[5], 0.01, "p95 of %s", p)
+		}
+	})
+}
+
+func TestPlatformHealthByRoute(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		durations := map[[2]string][]float64{}
+		for _, s := range f.spans {
+			durations[[2]string{s.plugin, s.route}] = append(durations[[2]string{s.plugin, s.route}], s.duration)
+		}
+		req := baseRequest("platform_health")
+		req.GroupBy = []string{"route"}
+		req.Limit = 5
+		res := f.query(t, req)
+		assert.Equal(t, []string{"plugin", "route", "requests", "rate", "error_rate", "p50_ms", "p95_ms"}, columnNames(res))
+		require.Len(t, res.Rows, 5, "the busiest 5 of %d routes", len(durations))
+		for i, row := range res.Rows {
+			d := durations[[2]string{row[0].(string), row[1].(string)}]
+			require.NotEmpty(t, d, "%v is a route of the spans", row[:2])
+			assert.Equal(t, float64(len(d)), row[2])
+			assert.InDelta(t, quantile(d, 0.95), row[6], 0.01, "p95 of %v", row[:2])
+			if i > 0 {
+				assert.LessOrEqual(t, row[2], res.Rows[i-1][2], "busiest first")
+			}
 		}
 	})
 }

@@ -1,0 +1,72 @@
+package dashboards
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// executiveOverview answers, on one screen, whether the platform is used, growing and worth its cost.
+func executiveOverview() *dashboard.DashboardBuilder {
+	return newDashboard("insights-executive", "Insights: executive overview",
+		"Is the developer portal used, is use growing, what is it worth, and where should the platform team act?",
+		instanceVariable()).Time("now-90d", "now").
+		WithRow(row("Do people use the portal, and is use growing?")).
+		WithPanel(singleStat("Monthly active users",
+			"Distinct users over the trailing 28 days, on the last day of the range (active_users, interval day: mau).",
+			unitCount, "lastNotNull", "/^mau$/", inInstance(query("active_users").every("day")))).
+		WithPanel(singleStat("MAU growth",
+			"Monthly active users on the last day against the same day one range earlier: (mau - mau_previous) / mau_previous "+
+				"(active_users with compare previous_period).",
+			unitPercent, "lastNotNull", "/^mau_change_ratio$/", inInstance(query("active_users").every("day").compare("previous_period")))).
+		WithPanel(singleStat("Adoption among catalog users",
+			"Active members / members of the catalog's organization group (the root of its group tree, every group "+
+				"below included): the share of everyone in the catalog who used the portal in the range (team_comparison "+
+				"of the groups of type organization: adoption).",
+			unitPercent, "mean", "/^adoption$/", inInstance(query("team_comparison").where("team_type", "organization")))).
+		WithPanel(singleStat("Stickiness (DAU / MAU)",
+			"The mean over the range of each day's active users / that day's monthly active users: how many days of a "+
+				"month the average user comes (0.2 ≈ one working day a week).",
+			unitPercent, "mean", "/^stickiness$/", inInstance(query("active_users").every("day")))).
+		WithPanel(timeSeries("Active users",
+			"Daily (active_users), weekly (wau, trailing 7 days) and monthly (mau, trailing 28 days) distinct users per day.",
+			unitCount, inInstance(query("active_users").every("day"))).
+			WithTransformation(onlyFields("time", "active_users", "wau", "mau"))).
+		WithPanel(timeSeries("Weekly active users: forecast",
+			"Weekly distinct users with a damped-trend Holt–Winters forecast of the next 8 weeks and its 80% and 95% "+
+				"prediction intervals (forecast of active_users by week; the backtest error is in the query inspector's meta).",
+			unitCount, inInstance(query("forecast").every("week").series(map[string]any{"metric": "active_users", "horizon": 8})))).
+		WithRow(row("What is the platform worth?")).
+		WithPanel(singleStat("Template runs",
+			"Software templates run from the portal in the range: the scaffolder's create events (templates: runs, summed).",
+			unitCount, "sum", "/^runs$/", inInstance(query("templates")))).
+		WithPanel(singleStat("Hours saved",
+			"Hours saved by template runs (each its template's backstage.io/time-saved, or the configured default), "+
+				"successful searches and TechDocs views, by the value model of the collector's config (roi: hours_saved).",
+			unitHours, "sum", "/^hours_saved$/", inInstance(query("roi").every("month")))).
+		WithPanel(singleStat("Return on investment",
+			"(value of the hours saved - platform cost) / platform cost over the range, from the value model's hourly "+
+				"cost and monthly platform cost (roi: roi).",
+			unitPercent, "lastNotNull", "/^roi$/", inInstance(query("roi")))).
+		WithPanel(singleStat("Cost per active user",
+			"Platform cost over the range / distinct active users (roi: cost_per_active_user).",
+			"currencyUSD", "lastNotNull", "/^cost_per_active_user$/", inInstance(query("roi")))).
+		WithPanel(bars("Hours saved per month",
+			"Per month: hours saved by template runs, successful searches and TechDocs views (roi by month: hours_saved).",
+			unitHours, inInstance(query("roi").every("month"))).
+			WithTransformation(onlyFields("time", "hours_saved")).Span(widthFull)).
+		WithRow(row("Where should the platform team act?")).
+		WithPanel(ranking("Top plugins",
+			"Distinct users of each plugin over the range (plugin_adoption: users), the ten most used.",
+			unitCount, "users", inInstance(query("plugin_adoption").top(10)))).
+		WithPanel(sorted(gaugeCells(dataTable("Teams at risk",
+			"Teams by adoption (active members / catalog members), lowest first, with growth against the previous "+
+				"period and the quartile among all teams (team_comparison).",
+			unitNone, inInstance(query("team_comparison"))).
+			WithTransformation(organize("team", "adoption", "active_members", "members", "growth", "quartile")), "adoption"),
+			"adoption", false)).
+		WithPanel(dataTable("Recommendations",
+			"Rule-based findings with the numbers behind them: underused, declining and unhealthy plugins, lagging "+
+				"teams, failing searches and templates, the onboarding drop-off step (recommendations; the query column "+
+				"is the request that shows each).",
+			unitNone, inInstance(query("recommendations"))).
+			WithTransformation(organize("severity", "kind", "subject", "finding", "value", "baseline")).Span(widthFull))
+}
