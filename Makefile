@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource dashboards plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -38,9 +38,14 @@ PLUGIN_BIN := $(DATASOURCE)/dist/gpx_insights_$(shell $(GO) env GOOS)_$(shell $(
 ## and the backend (its end-to-end test starts the built binary as Grafana does, against a collector the
 ## simulator fills)
 test-datasource: plugin-frontend plugin-backend
-	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./e2e/... && \
-		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./e2e/...
+	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e $(DATASOURCE)/dashboards); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./dashboards/... ./e2e/... && \
+		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./dashboards/... ./e2e/...
+
+## dashboards: regenerate the bundled Grafana dashboards (grafana-datasource/dashboards, in Go) into
+## grafana-datasource/src/dashboards; a test fails when the committed JSON drifts from the code
+dashboards:
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) run ./dashboards/gen
 
 ## plugin: package the data source (bundle and backend binary) as the zip Grafana installs, in grafana-datasource/
 PLUGIN_ZIP = $(DATASOURCE)/insights-collector-datasource-$(shell node -p "require('./$(DATASOURCE)/package.json').version").zip

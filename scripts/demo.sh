@@ -13,6 +13,7 @@ export INSIGHTS_MAX_EVENT_AGE=$(( (DAYS + 1) * 24 ))h  # keep the backfilled eve
 USERS=${DEMO_USERS:-300}
 TEAMS=20
 SIM=bin/backstage-sim
+OTLP=http://${INSIGHTS_OTLP_ENDPOINT:-localhost:4318}  # the backend's traces and metrics
 go build -o "$SIM" ./cmd/backstage-sim
 export INSIGHTS_CATALOG_ENDPOINT=http://${DEMO_CATALOG_ADDR:-localhost:7007}
 "$SIM" -mode catalog -catalog-addr "${DEMO_CATALOG_ADDR:-localhost:7007}" -users "$USERS" -teams "$TEAMS" &
@@ -26,7 +27,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-"$SIM" -days "$DAYS" -users "$USERS" -teams "$TEAMS" -format otlp -concurrency 2
+"$SIM" -days "$DAYS" -users "$USERS" -teams "$TEAMS" -format otlp -concurrency 2 -otlp-endpoint "$OTLP"
 
 query=${INSIGHTS_QUERY_ENDPOINT:-localhost:4321}
 cat <<MSG
@@ -39,4 +40,4 @@ dev-grafana-token-0123456789). For example:
 Teams come from the simulated catalog: try "team_adoption", "team_comparison", "onboarding" and "cross_team".
 Streaming live traffic now (Ctrl-C stops it and the collector).
 MSG
-"$SIM" -mode live -users "$USERS" -teams "$TEAMS" -rate "${DEMO_RATE:-20}" -progress 10s
+"$SIM" -mode live -otlp-endpoint "$OTLP" -users "$USERS" -teams "$TEAMS" -rate "${DEMO_RATE:-20}" -progress 10s

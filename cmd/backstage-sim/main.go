@@ -29,6 +29,9 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
 )
@@ -44,6 +47,7 @@ func main() {
 
 type options struct {
 	endpoint, format, mode string
+	otlpEndpoint           string
 	token, basic, writeKey string
 	catalogAddr            string
 	catalogToken           string
@@ -60,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("backstage-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.endpoint, "endpoint", "http://localhost:4320", "base URL of the collector's Backstage receiver")
+	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "http://localhost:4318", "base URL of the collector's OTLP/HTTP receiver for the backend's traces and metrics that the events cause (platform health, template results); empty: send none")
 	fs.StringVar(&o.format, "format", string(wireformat.FormatEvents), "wire format: otlp, otlp-json, events, generic or segment")
 	fs.StringVar(&o.mode, "mode", "backfill", "backfill (history up to now, as fast as accepted), live (events stamped now, at -rate) or catalog (serve the organisation as a Backstage catalog)")
 	fs.StringVar(&o.catalogAddr, "catalog-addr", "localhost:7007", "catalog: the address to serve /api/catalog/entities/by-query on")
@@ -174,6 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sender := &simulator.Sender{Endpoint: strings.TrimRight(o.endpoint, "/"), Format: wireformat.Format(o.format),
 		Authorization: o.authorization(), MaxAttempts: 20}
 	st := &stats{start: time.Now()}
+	var be *backendSender
+	if o.otlpEndpoint != "" && !o.dryRun {
+		be = newBackendSender(world, strings.TrimRight(o.otlpEndpoint, "/"), st)
+	}
 	if o.progressEvery > 0 {
 		done := make(chan struct{})
 		defer close(done)
@@ -183,9 +192,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.sim.Days > 7 && !o.dryRun {
 			fmt.Fprintf(stderr, "note: backfilling %d days; the receiver keeps payload times up to its max_event_age (7 days by default) and stamps older events with their arrival time\n", o.sim.Days)
 		}
-		err = backfill(ctx, world, o, sender, st, now)
+		err = backfill(ctx, world, o, sender, be, st, now)
 	} else {
-		err = live(ctx, world, o, sender, st)
+		err = live(ctx, world, o, sender, be, st)
 	}
 	fmt.Fprintln(stdout, st.summary(o.dryRun))
 	return err
@@ -220,6 +229,7 @@ type stats struct {
 	start                         time.Time
 	generated, accepted, rejected atomic.Int64
 	retries                       atomic.Int64
+	spans                         atomic.Int64
 	day, days                     atomic.Int64
 }
 
@@ -232,8 +242,9 @@ func (s *stats) add(r simulator.SendResult) {
 func (s *stats) line() string {
 	elapsed := time.Since(s.start).Seconds()
 	sent := s.accepted.Load() + s.rejected.Load()
-	return fmt.Sprintf("day %d/%d · %d events generated · %d sent (%.0f/s) · %d accepted · %d rejected · %d retries",
-		s.day.Load(), s.days.Load(), s.generated.Load(), sent, float64(sent)/max(elapsed, 1e-9), s.accepted.Load(), s.rejected.Load(), s.retries.Load())
+	return fmt.Sprintf("day %d/%d · %d events generated · %d sent (%.0f/s) · %d accepted · %d rejected · %d retries · %d backend spans",
+		s.day.Load(), s.days.Load(), s.generated.Load(), sent, float64(sent)/max(elapsed, 1e-9), s.accepted.Load(), s.rejected.Load(), s.retries.Load(),
+		s.spans.Load())
 }
 
 func (s *stats) report(w io.Writer, every time.Duration, done <-chan struct{}) {
@@ -257,7 +268,7 @@ func (s *stats) summary(dryRun bool) string {
 }
 
 // backfill sends the history of every day up to now, as fast as the collector accepts it.
-func backfill(ctx context.Context, world *simulator.World, o *options, sender *simulator.Sender, st *stats, now time.Time) error {
+func backfill(ctx context.Context, world *simulator.World, o *options, sender *simulator.Sender, be *backendSender, st *stats, now time.Time) error {
 	st.days.Store(int64(o.sim.Days))
 	batches := make(chan []wireformat.Occurrence, o.concurrency)
 	var firstErr error
@@ -288,6 +299,10 @@ func backfill(ctx context.Context, world *simulator.World, o *options, sender *s
 			if o.dryRun {
 				continue
 			}
+			if err := be.send(ctx, events); err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+				return
+			}
 			for start := 0; start < len(events); start += o.batch {
 				select {
 				case batches <- events[start:min(start+o.batch, len(events))]:
@@ -306,7 +321,7 @@ func backfill(ctx context.Context, world *simulator.World, o *options, sender *s
 
 // live streams the simulated behaviour at o.rate events per second, each event stamped with the time it is
 // sent (so the gaps within a session are compressed or stretched by the rate).
-func live(ctx context.Context, world *simulator.World, o *options, sender *simulator.Sender, st *stats) error {
+func live(ctx context.Context, world *simulator.World, o *options, sender *simulator.Sender, be *backendSender, st *stats) error {
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
@@ -337,6 +352,9 @@ func live(ctx context.Context, world *simulator.World, o *options, sender *simul
 			if !o.dryRun {
 				res, err := sender.Send(ctx, batch)
 				st.add(res)
+				if err == nil {
+					err = be.send(ctx, batch)
+				}
 				if err != nil && ctx.Err() == nil {
 					return err
 				}
@@ -344,4 +362,44 @@ func live(ctx context.Context, world *simulator.World, o *options, sender *simul
 			batch = batch[:0]
 		}
 	}
+}
+
+// backendSender sends the backend telemetry the events cause to the collector's OTLP/HTTP receiver.
+type backendSender struct {
+	backend         *simulator.Backend
+	traces, metrics *simulator.Sender
+	st              *stats
+}
+
+func newBackendSender(world *simulator.World, endpoint string, st *stats) *backendSender {
+	sender := func(path string) *simulator.Sender {
+		return &simulator.Sender{Endpoint: endpoint, Format: wireformat.FormatOTLP, Path: path, MaxAttempts: 20}
+	}
+	return &backendSender{backend: world.NewBackend(), traces: sender("/v1/traces"), metrics: sender("/v1/metrics"), st: st}
+}
+
+// send records the events' backend requests and posts them; a nil sender sends nothing.
+func (b *backendSender) send(ctx context.Context, events []wireformat.Occurrence) error {
+	if b == nil || len(events) == 0 {
+		return nil
+	}
+	td, md := b.backend.Record(events)
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		return fmt.Errorf("encode the backend's spans: %w", err)
+	}
+	if _, err := b.traces.Post(ctx, body, td.SpanCount()); err != nil {
+		return fmt.Errorf("send the backend's spans to %s: %w", b.traces.Endpoint, err)
+	}
+	b.st.spans.Add(int64(td.SpanCount()))
+	if md.DataPointCount() == 0 {
+		return nil
+	}
+	if body, err = pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto(); err != nil {
+		return fmt.Errorf("encode the backend's metrics: %w", err)
+	}
+	if _, err := b.metrics.Post(ctx, body, md.DataPointCount()); err != nil {
+		return fmt.Errorf("send the backend's metrics to %s: %w", b.metrics.Endpoint, err)
+	}
+	return nil
 }

@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/insights-collector/insights-collector/internal/loopback"
 )
@@ -51,12 +55,61 @@ func TestBackfillSendsEveryEvent(t *testing.T) {
 	defer server.Close()
 
 	var dry, out bytes.Buffer
-	args := []string{"-days", "2", "-users", "30", "-teams", "3", "-progress", "0"}
+	args := []string{"-days", "2", "-users", "30", "-teams", "3", "-progress", "0", "-otlp-endpoint", ""}
 	require.NoError(t, run(context.Background(), append(args, "-dry-run"), &dry, io.Discard))
 	require.NoError(t, run(context.Background(), append(args, "-endpoint", server.URL, "-token", "s3cret-token", "-batch", "7"), &out, io.Discard))
 	assert.Positive(t, received.Load())
 	assert.Contains(t, dry.String(), "dry run: "+itoa(received.Load())+" events", "the same seed generates the same events")
 	assert.Contains(t, out.String(), itoa(received.Load())+" accepted")
+}
+
+// The backend's telemetry goes to the OTLP/HTTP receiver as protobuf: server spans of the plugins' routes and
+// the scaffolder's task counter.
+func TestBackfillSendsTheBackendsTelemetry(t *testing.T) {
+	var spans, points atomic.Int64
+	var routes sync.Map
+	events := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"accepted":1}`))
+	}))
+	defer events.Close()
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "application/x-protobuf", r.Header.Get("Content-Type"))
+		body, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/v1/traces":
+			req := ptraceotlp.NewExportRequest()
+			require.NoError(t, req.UnmarshalProto(body))
+			spans.Add(int64(req.Traces().SpanCount()))
+			rs := req.Traces().ResourceSpans().At(0)
+			for i := 0; i < rs.ScopeSpans().At(0).Spans().Len(); i++ {
+				sp := rs.ScopeSpans().At(0).Spans().At(i)
+				assert.Equal(t, ptrace.SpanKindServer, sp.Kind())
+				route, _ := sp.Attributes().Get("http.route")
+				routes.Store(route.Str(), true)
+			}
+		case "/v1/metrics":
+			req := pmetricotlp.NewExportRequest()
+			require.NoError(t, req.UnmarshalProto(body))
+			m := req.Metrics().ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
+			assert.Equal(t, "scaffolder.task.count", m.Name())
+			assert.True(t, m.Sum().IsMonotonic())
+			points.Add(int64(m.Sum().DataPoints().Len()))
+		default:
+			t.Errorf("unexpected path %s", r.URL.Path)
+		}
+		_, _ = w.Write(nil)
+	}))
+	defer otlp.Close()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-days", "3", "-users", "40", "-teams", "3", "-progress", "0",
+		"-endpoint", events.URL, "-otlp-endpoint", otlp.URL}, &out, io.Discard))
+	assert.Positive(t, spans.Load())
+	assert.Positive(t, points.Load(), "templates ran")
+	assert.Contains(t, out.String(), itoa(spans.Load())+" backend spans")
+	for _, route := range []string{"/api/catalog/entities/by-name/:kind/:namespace/:name", "/api/search/query", "/api/scaffolder/v2/tasks"} {
+		_, ok := routes.Load(route)
+		assert.True(t, ok, route)
+	}
 }
 
 func TestLiveModeStopsAfterDuration(t *testing.T) {
@@ -70,7 +123,7 @@ func TestLiveModeStopsAfterDuration(t *testing.T) {
 	defer server.Close()
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"-mode", "live", "-rate", "100", "-batch", "10", "-duration", "500ms",
-		"-format", "segment", "-endpoint", server.URL, "-progress", "0"}, &out, io.Discard))
+		"-format", "segment", "-endpoint", server.URL, "-progress", "0", "-otlp-endpoint", ""}, &out, io.Discard))
 	assert.GreaterOrEqual(t, received.Load(), int64(2))
 	assert.LessOrEqual(t, received.Load(), int64(8), "paced at about 100 events/s, not as fast as possible")
 }

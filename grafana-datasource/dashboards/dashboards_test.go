@@ -116,3 +116,25 @@ func variables(d map[string]any) []map[string]any {
 	}
 	return out
 }
+
+// The plugin ships every dashboard of the suite (plugin.json includes), under its title.
+func TestThePluginIncludesTheSuite(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "src", "plugin.json"))
+	require.NoError(t, err)
+	var meta struct {
+		Includes []struct{ Type, Name, Path string }
+	}
+	require.NoError(t, json.Unmarshal(raw, &meta))
+	var want, got []string
+	for _, d := range Suite() {
+		raw, err := os.ReadFile(filepath.Join(committed, d.File))
+		require.NoError(t, err)
+		var head struct{ Title string }
+		require.NoError(t, json.Unmarshal(raw, &head))
+		want = append(want, "dashboard "+head.Title+" dashboards/"+d.File)
+	}
+	for _, inc := range meta.Includes {
+		got = append(got, inc.Type+" "+inc.Name+" "+inc.Path)
+	}
+	assert.Equal(t, want, got)
+}

@@ -54,19 +54,54 @@ func freeAddress(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// world is what the collector is started with and seeded by.
+type world struct {
+	days, users, teams int
+	// catalog: the simulator also serves its organisation as a Backstage catalog, which the collector syncs
+	// (config/catalog.yaml) for the team metrics.
+	catalog bool
+	// experiments, when set, is the cohort processor's experiments file.
+	experiments string
+}
+
 // startCollector runs otelcol-insights on config/insights.yaml with free loopback ports and a temporary store,
 // and backfills two weeks of a simulated organisation through its Backstage receiver.
 func startCollector(t *testing.T, repo string) (queryAPI string) {
 	t.Helper()
+	queryAPI, _ = startWorld(t, repo, world{days: 14, users: 60, teams: 4})
+	return queryAPI
+}
+
+// startWorld runs the collector for a world and backfills its history (events, and the backend's telemetry
+// through the OTLP receiver); live sends a few seconds of current traffic.
+func startWorld(t *testing.T, repo string, w world) (queryAPI string, live func()) {
+	t.Helper()
 	collector := build(t, repo, "./cmd/otelcol-insights", "otelcol-insights", true)
 	sim := build(t, repo, "./cmd/backstage-sim", "backstage-sim", true)
-	receiver, health := freeAddress(t), freeAddress(t)
+	receiver, health, otlp := freeAddress(t), freeAddress(t), freeAddress(t)
 	queryAPI = freeAddress(t)
+	people := []string{"-users", fmt.Sprint(w.users), "-teams", fmt.Sprint(w.teams)}
 	// Its own telemetry off: the default Prometheus port (8888) may be another collector's.
-	cmd := exec.Command(collector, "--config", filepath.Join("config", "insights.yaml"), "--set=service.telemetry.metrics.level=none")
+	args := []string{"--config", filepath.Join("config", "insights.yaml"), "--set=service.telemetry.metrics.level=none"}
+	env := append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+otlp, "INSIGHTS_HEALTH_ENDPOINT="+health,
+		"INSIGHTS_QUERY_ENDPOINT="+queryAPI, "INSIGHTS_DATA_DIR="+t.TempDir(),
+		fmt.Sprintf("INSIGHTS_MAX_EVENT_AGE=%dh", (w.days+1)*24)) // keep the backfilled events' own times
+	if w.catalog {
+		catalog := freeAddress(t)
+		serve := exec.Command(sim, append([]string{"-mode", "catalog", "-catalog-addr", catalog}, people...)...)
+		require.NoError(t, serve.Start())
+		t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+		args = append(args, "--config", filepath.Join("config", "catalog.yaml"))
+		env = append(env, "INSIGHTS_CATALOG_ENDPOINT=http://"+catalog, "INSIGHTS_CATALOG_WAIT=60s")
+	}
+	if w.experiments != "" {
+		file := filepath.Join(t.TempDir(), "experiments.yaml")
+		require.NoError(t, os.WriteFile(file, []byte(w.experiments), 0o600))
+		env = append(env, "INSIGHTS_EXPERIMENTS_FILE="+file)
+	}
+	cmd := exec.Command(collector, args...)
 	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+freeAddress(t), "INSIGHTS_HEALTH_ENDPOINT="+health,
-		"INSIGHTS_QUERY_ENDPOINT="+queryAPI, "INSIGHTS_DATA_DIR="+t.TempDir())
+	cmd.Env = env
 	output := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = output, output
 	require.NoError(t, cmd.Start())
@@ -79,13 +114,19 @@ func startCollector(t *testing.T, repo string) (queryAPI string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", output)
-	seed := exec.Command(sim, "-days", "14", "-users", "60", "-teams", "4", "-endpoint", "http://"+receiver, "-token", senderToken, "-progress", "0")
+	send := append([]string{"-endpoint", "http://" + receiver, "-token", senderToken, "-progress", "0", "-otlp-endpoint", "http://" + otlp}, people...)
+	seed := exec.Command(sim, append([]string{"-days", fmt.Sprint(w.days)}, send...)...)
 	out, err := seed.CombinedOutput()
 	require.NoError(t, err, "backstage-sim: %s", out)
 	require.Eventually(t, func() bool { // the exporter flushes within seconds
 		return len(apiQuery(t, queryAPI, `{"metric":"plugin_adoption","from":"now-30d","to":"now"}`).Rows) > 0
-	}, 30*time.Second, 200*time.Millisecond, "the store holds no events")
-	return queryAPI
+	}, 30*time.Second, 200*time.Millisecond, "the store holds no events:\n%s", output)
+	live = func() {
+		traffic := exec.Command(sim, append([]string{"-mode", "live", "-rate", "200", "-duration", "3s"}, send...)...)
+		out, err := traffic.CombinedOutput()
+		require.NoError(t, err, "backstage-sim live: %s", out)
+	}
+	return queryAPI, live
 }
 
 type result struct {

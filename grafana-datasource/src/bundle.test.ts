@@ -26,4 +26,13 @@ describe('dist/module.js', () => {
     const meta = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'dist', 'plugin.json'), 'utf8'));
     expect(meta).toMatchObject({ id: 'insights-collector-datasource', backend: true, alerting: true, streaming: true, executable: 'gpx_insights' });
   });
+
+  it('ships the dashboards plugin.json includes', () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'dist', 'plugin.json'), 'utf8'));
+    expect(meta.includes.length).toBeGreaterThanOrEqual(10);
+    for (const include of meta.includes) {
+      const dashboard = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'dist', include.path), 'utf8'));
+      expect(dashboard.title).toBe(include.name);
+    }
+  });
 });

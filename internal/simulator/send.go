@@ -21,6 +21,8 @@ type Sender struct {
 	// Endpoint is the receiver's base URL, e.g. http://localhost:4320.
 	Endpoint string
 	Format   wireformat.Format
+	// Path, when set, replaces the format's receiver path (OTLP traces and metrics go to /v1/traces, /v1/metrics).
+	Path string
 	// Authorization is the Authorization header value ("Bearer …" or "Basic …"); empty sends none.
 	Authorization string
 	Client        *http.Client
@@ -80,7 +82,11 @@ func (s *Sender) Post(ctx context.Context, body []byte, n int) (SendResult, erro
 }
 
 func (s *Sender) post(ctx context.Context, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint+s.Format.Path(), bytes.NewReader(body))
+	path := s.Path
+	if path == "" {
+		path = s.Format.Path()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}

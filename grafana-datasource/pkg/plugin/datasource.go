@@ -239,6 +239,7 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
 	if q.QueryType == livePath && len(model.GroupBy) == 0 { // the panel follows the stream (the totals) from here on
+		stampNow(frame)
 		frame.Meta.Channel = "ds/" + d.uid + "/" + livePath
 	}
 	return backend.DataResponse{Frames: []*data.Frame{frame}}

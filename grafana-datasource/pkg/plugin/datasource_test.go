@@ -83,6 +83,11 @@ func newCollector(t *testing.T) *collector {
 					{"name": "share", "type": "number", "unit": "ratio", "description": "users / all active users"}},
 				"rows": [][]any{{"catalog", 40, 0.8}, {"techdocs", 20, 0.4}},
 				"meta": map[string]any{"metric": "plugin_adoption", "suppressed_rows": 0, "k_anonymity": 5}})
+		case req.Metric == "experiment_results":
+			writeJSON(w, http.StatusOK, map[string]any{
+				"columns": []map[string]any{{"name": "variant", "type": "string"}, {"name": "users", "type": "number", "unit": "users"}},
+				"rows":    [][]any{{"control", 400}, {"cards", 310}},
+				"meta":    map[string]any{"metric": "experiment_results", "sample_ratio_p_value": 0.00087, "sample_ratio_mismatch": true}})
 		default:
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "field": "metric",
 				"message": "unknown metric \"" + req.Metric + "\"; GET /api/v1/metrics lists them"}})
@@ -141,6 +146,9 @@ func TestQueryData(t *testing.T) {
 		{"all_values", dataQuery("D", "active_users", `{"interval": "day", "groupBy": ["plugin"], "filters": {"instance": ["*"], "plugin": ["catalog"]}}`, time.Hour),
 			apiRequest{Metric: "active_users", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Interval: "day", Timezone: "UTC",
 				GroupBy: []string{"plugin"}, Filters: map[string][]string{"plugin": {"catalog"}}}}, // All: no instance filter
+		{"sample_ratio_mismatch", dataQuery("E", "experiment_results", `{"filters": {"experiment": ["new-home"]}, "goal": {"type": "retention_d7"}}`, time.Hour),
+			apiRequest{Metric: "experiment_results", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Timezone: "UTC",
+				Filters: map[string][]string{"experiment": {"new-home"}}, Goal: json.RawMessage(`{"type":"retention_d7"}`)}},
 		{"table", dataQuery("C", "plugin_adoption", `{"interval": "auto", "limit": 10}`, time.Hour),
 			apiRequest{Metric: "plugin_adoption", From: "2026-11-01T00:00:00Z", To: "2026-11-03T00:00:00Z", Timezone: "UTC", Limit: 10}},
 	} {
@@ -305,5 +313,19 @@ func TestLiveStream(t *testing.T) {
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("L", "live", `{}`, time.Minute)}})
 	require.NoError(t, err)
 	require.NoError(t, resp.Responses["L"].Error)
-	assert.Equal(t, "ds/insights/live", resp.Responses["L"].Frames[0].Meta.Channel)
+	first := resp.Responses["L"].Frames[0]
+	assert.Equal(t, "ds/insights/live", first.Meta.Channel)
+	assert.Equal(t, data.FrameTypeTimeSeriesWide, first.Meta.Type, "the stream's first point, as a time series panel draws it")
+	assert.Equal(t, []string{"time", "active_users", "events"}, fieldNames(first))
+	byPlugin, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("P", "live", `{"groupBy": ["plugin"]}`, time.Minute)}})
+	require.NoError(t, err)
+	assert.Empty(t, byPlugin.Responses["P"].Frames[0].Meta.Channel, "the stream carries the totals, not a row per plugin")
+}
+
+func fieldNames(f *data.Frame) []string {
+	var out []string
+	for _, field := range f.Fields {
+		out = append(out, field.Name)
+	}
+	return out
 }

@@ -29,6 +29,9 @@ type resultMeta struct {
 	SuppressedRows int     `json:"suppressed_rows"`
 	KAnonymity     int     `json:"k_anonymity"`
 	QueryMillis    float64 `json:"query_ms"`
+	// An experiment's sample-ratio check (experiment_results).
+	SampleRatioPValue   *float64 `json:"sample_ratio_p_value"`
+	SampleRatioMismatch bool     `json:"sample_ratio_mismatch"`
 }
 
 // grafanaUnits maps the query API's units onto Grafana's unit ids; the counting nouns (users, events, runs, …)
@@ -88,6 +91,11 @@ func toFrame(name string, res apiResult, format, executed string) (*data.Frame, 
 	if meta.SuppressedRows > 0 {
 		frame.Meta.Notices = append(frame.Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo,
 			Text: fmt.Sprintf("%d rows withheld: each covered fewer than %d users", meta.SuppressedRows, meta.KAnonymity)})
+	}
+	if meta.SampleRatioMismatch && meta.SampleRatioPValue != nil {
+		frame.Meta.Notices = append(frame.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
+			Text: fmt.Sprintf("Sample ratio mismatch (p = %.2g): the variants' users are not split as their weights say, so "+
+				"the assignment or the exposure logging is broken; do not trust these results", *meta.SampleRatioPValue)})
 	}
 	if !series {
 		return frame, nil

@@ -83,3 +83,13 @@ func (d *Datasource) liveFrame(ctx context.Context) (*data.Frame, error) {
 		data.NewField("events", nil, []float64{events}).SetConfig(&data.FieldConfig{Unit: "short", Description: "events in the last 5 minutes"}))
 	return frame, nil
 }
+
+// stampNow makes the live metric's row (the totals) the first point of the stream's time series, so that a
+// time series panel draws it before the stream's first frame arrives.
+func stampNow(frame *data.Frame) {
+	if n, _ := frame.RowLen(); n != 1 {
+		return
+	}
+	frame.Fields = append([]*data.Field{data.NewField("time", nil, []time.Time{time.Now().UTC()})}, frame.Fields...)
+	frame.Meta.Type = data.FrameTypeTimeSeriesWide
+}

@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insights-collector/insights-collector/grafana-datasource/dashboards"
+)
+
+// experiment runs over the whole simulated history, on everyone who opens the catalog.
+const experiment = `experiments:
+  - key: catalog-cards
+    variants:
+      - {key: control, weight: 0.5}
+      - {key: cards, weight: 0.5}
+    traffic: 1
+    start: "2020-01-01T00:00:00Z"
+    end: "2099-01-01T00:00:00Z"
+    targeting:
+      plugins: [catalog]
+`
+
+// board is the part of a dashboard's JSON that Grafana reads to run and draw its panels.
+type board struct {
+	Title string
+	Time  struct{ From, To string }
+	// Panels keep their targets as raw JSON: they are sent as Grafana sends them.
+	Panels []struct {
+		Type, Title     string
+		Targets         []json.RawMessage
+		Options         map[string]any
+		Transformations []struct {
+			ID      string         `json:"id"`
+			Options map[string]any `json:"options"`
+		}
+	}
+	Templating struct {
+		List []struct {
+			Type, Name string
+			Multi      bool
+			Query      any
+		}
+	}
+}
+
+// TestEveryDashboardPanelAnswers runs the query of every panel of every bundled dashboard, its variables
+// substituted as Grafana substitutes them, through the plugin binary against a collector seeded with two months
+// of a simulated organisation (catalog, experiment and backend included), and checks that each answers with
+// data in the shape its panel draws: the fields its options and transformations name exist.
+func TestEveryDashboardPanelAnswers(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	bin := os.Getenv("PLUGIN_BIN")
+	if bin == "" {
+		bin = build(t, "..", "./pkg", "gpx_insights", false)
+	}
+	queryAPI, live := startWorld(t, repo, world{days: 60, users: 80, teams: 6, catalog: true, experiments: experiment})
+	live() // the live dashboard looks at the last five minutes
+	p := startPlugin(t, bin)
+	settings := pluginContext("http://"+queryAPI, grafanaTok)
+	now := time.Now().UTC()
+
+	values := map[string][]string{} // each query variable's options, from the plugin's resource
+	for _, dimension := range []string{"instance", "plugin", "team", "experiment"} {
+		res := callResource(t, p, settings, "values/"+dimension)
+		require.Equal(t, int32(http.StatusOK), res.Code, string(res.Body))
+		var options []struct{ Value string }
+		require.NoError(t, json.Unmarshal(res.Body, &options))
+		require.NotEmpty(t, options, "the %s variable has values", dimension)
+		for _, o := range options {
+			values[dimension] = append(values[dimension], o.Value)
+		}
+	}
+
+	for _, d := range dashboards.Suite() {
+		raw, err := os.ReadFile(filepath.Join("..", dashboards.Dir, d.File))
+		require.NoError(t, err)
+		var b board
+		require.NoError(t, json.Unmarshal(raw, &b))
+		from, to := relative(t, b.Time.From, now), relative(t, b.Time.To, now)
+		t.Run(d.File, func(t *testing.T) {
+			for _, panel := range b.Panels {
+				if panel.Type == "row" {
+					continue
+				}
+				t.Run(panel.Title, func(t *testing.T) {
+					// All of every multi-value variable, the first value of a single one.
+					all := substitute(b, values, func(options []string, multi bool) string {
+						if multi {
+							return dashboards.AllValue
+						}
+						return options[0]
+					})
+					frames := queryPanel(t, p, settings, panel.Targets, all, from, to, true)
+					checkShape(t, panel.Type, panel.Options, panel.Transformations, frames)
+					// And the first value of each: the filters reach the collector and it accepts them.
+					queryPanel(t, p, settings, panel.Targets, substitute(b, values, func(options []string, _ bool) string { return options[0] }), from, to, false)
+				})
+			}
+		})
+	}
+}
+
+// substitute returns how each variable of a dashboard is replaced, as Grafana does with the chosen values.
+func substitute(b board, values map[string][]string, choose func(options []string, multi bool) string) map[string]string {
+	out := map[string]string{"datasource": "insights"}
+	for _, v := range b.Templating.List {
+		switch v.Type {
+		case "query":
+			dimension, _ := v.Query.(map[string]any)["dimension"].(string)
+			out[v.Name] = choose(values[dimension], v.Multi)
+		case "custom":
+			out[v.Name] = choose(strings.Split(v.Query.(string), ","), v.Multi)
+		}
+	}
+	return out
+}
+
+var variableUse = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[^}]*)?\}|\$([A-Za-z0-9_]+)`)
+
+// queryPanel sends a panel's targets in one QueryData request, as a panel does, and returns each target's
+// frames; every target must answer without error, and with rows when withData.
+func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets []json.RawMessage, vars map[string]string,
+	from, to time.Time, withData bool) map[string][]*data.Frame {
+	t.Helper()
+	req := &backend.QueryDataRequest{PluginContext: settings}
+	for _, target := range targets {
+		replaced := variableUse.ReplaceAllStringFunc(string(target), func(use string) string {
+			m := variableUse.FindStringSubmatch(use)
+			value, ok := vars[m[1]+m[2]]
+			require.True(t, ok, "variable %s is substituted", use)
+			return value
+		})
+		var head struct{ RefID, QueryType string }
+		require.NoError(t, json.Unmarshal([]byte(replaced), &head))
+		req.Queries = append(req.Queries, backend.DataQuery{RefID: head.RefID, QueryType: head.QueryType, JSON: []byte(replaced),
+			TimeRange: backend.TimeRange{From: from, To: to}, Interval: to.Sub(from) / 500, MaxDataPoints: 500})
+	}
+	raw, err := p.data.QueryData(context.Background(), backend.ToProto().QueryDataRequest(req))
+	require.NoError(t, err)
+	resp, err := backend.FromProto().QueryDataResponse(raw)
+	require.NoError(t, err)
+	out := map[string][]*data.Frame{}
+	for _, q := range req.Queries {
+		r, ok := resp.Responses[q.RefID]
+		require.True(t, ok, "target %s answered", q.RefID)
+		require.NoError(t, r.Error, "target %s (%s): %s", q.RefID, q.QueryType, q.JSON)
+		require.NotEmpty(t, r.Frames, "target %s", q.RefID)
+		if rows, _ := r.Frames[0].RowLen(); withData {
+			assert.Positive(t, rows, "target %s (%s) has data: %s", q.RefID, q.QueryType, q.JSON)
+		}
+		out[q.RefID] = r.Frames
+	}
+	return out
+}
+
+// checkShape checks that the frames are what the panel draws: a time series for a time series panel, and the
+// fields that the panel's options and transformations name.
+func checkShape(t *testing.T, panelType string, options map[string]any, transformations []struct {
+	ID      string         `json:"id"`
+	Options map[string]any `json:"options"`
+}, frames map[string][]*data.Frame) {
+	t.Helper()
+	fields := map[string]data.FieldType{}
+	for refID, fs := range frames {
+		for _, f := range fs {
+			for _, field := range f.Fields {
+				fields[field.Name] = field.Type()
+			}
+			if panelType == "timeseries" {
+				assert.Contains(t, []data.FrameType{data.FrameTypeTimeSeriesWide, data.FrameTypeTimeSeriesLong}, f.Meta.Type, "target %s is a time series", refID)
+			}
+		}
+	}
+	has := func(name, what string) {
+		_, ok := fields[name]
+		assert.True(t, ok, "%s names field %q; the frames have %v", what, name, keys(fields))
+	}
+	matrixed := false
+	for _, tr := range transformations {
+		switch tr.ID {
+		case "filterFieldsByName":
+			for _, name := range tr.Options["include"].(map[string]any)["names"].([]any) {
+				has(name.(string), "filterFieldsByName")
+			}
+		case "organize":
+			for name := range tr.Options["includeByName"].(map[string]any) {
+				has(name, "organize")
+			}
+		case "groupingToMatrix":
+			matrixed = true
+			for _, k := range []string{"rowField", "columnField", "valueField"} {
+				has(tr.Options[k].(string), "groupingToMatrix "+k)
+			}
+		case "joinByField":
+			has(tr.Options["byField"].(string), "joinByField")
+		}
+	}
+	switch panelType {
+	case "stat", "bargauge":
+		pattern := options["reduceOptions"].(map[string]any)["fields"].(string)
+		re := regexp.MustCompile(strings.Trim(pattern, "/"))
+		assert.True(t, slices.ContainsFunc(keys(fields), func(name string) bool { return re.MatchString(name) && fields[name] == data.FieldTypeNullableFloat64 }),
+			"reduceOptions.fields %s matches a number field of %v", pattern, keys(fields))
+	case "barchart":
+		has(options["xField"].(string), "xField")
+	case "table":
+		if sortBy, ok := options["sortBy"].([]any); ok && !matrixed {
+			for _, s := range sortBy {
+				has(s.(map[string]any)["displayName"].(string), "sortBy")
+			}
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// relative reads Grafana's relative times: now, now-30d, now-6h, now-15m.
+func relative(t *testing.T, expr string, now time.Time) time.Time {
+	t.Helper()
+	if expr == "now" {
+		return now
+	}
+	rest, ok := strings.CutPrefix(expr, "now-")
+	require.True(t, ok, "relative time %q", expr)
+	n, err := strconv.Atoi(rest[:len(rest)-1])
+	require.NoError(t, err, expr)
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[rest[len(rest)-1]]
+	require.NotZero(t, unit, expr)
+	return now.Add(-time.Duration(n) * unit)
+}
+
+func callResource(t *testing.T, p plugin, settings backend.PluginContext, path string) *pluginv2.CallResourceResponse {
+	t.Helper()
+	stream, err := p.resource.CallResource(context.Background(), backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
+		PluginContext: settings, Path: path, Method: http.MethodGet, URL: path}))
+	require.NoError(t, err)
+	res, err := stream.Recv()
+	require.NoError(t, err)
+	return res
+}
+
