@@ -261,4 +261,3 @@ func callResource(t *testing.T, p plugin, settings backend.PluginContext, path s
 	require.NoError(t, err)
 	return res
 }
-
