@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource dashboards plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource dashboards screenshots plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -41,6 +41,13 @@ test-datasource: plugin-frontend plugin-backend
 	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e $(DATASOURCE)/dashboards); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./dashboards/... ./e2e/... && \
 		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./dashboards/... ./e2e/...
+
+## screenshots: draw every bundled dashboard from the answers of a collector the simulator seeds (the dashboards'
+## smoke test) into grafana-datasource/docs/screenshots, for the README
+screenshots: plugin-backend
+	mkdir -p $(DATASOURCE)/docs/screenshots
+	cd $(DATASOURCE) && INSIGHTS_SCREENSHOTS=$(CURDIR)/$(DATASOURCE)/docs/screenshots PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) \
+		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryDashboardPanelAnswers ./e2e/
 
 ## dashboards: regenerate the bundled Grafana dashboards (grafana-datasource/dashboards, in Go) into
 ## grafana-datasource/src/dashboards; a test fails when the committed JSON drifts from the code

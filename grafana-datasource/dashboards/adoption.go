@@ -62,9 +62,10 @@ func adoptionEngagement() *dashboard.DashboardBuilder {
 			unitCount, "bin_from", scoped(query("engagement_scores"))).
 			WithTransformation(onlyFields("bin_from", "users"))).
 		WithRow(row("Do new users stay?")).
-		WithPanel(heatCells(dataTable("Weekly retention cohorts",
-			"Users first seen in each week (the cohort, a row) who were active again 0, 1, 2, … weeks later (the "+
-				"columns), as a share of the cohort (retention, first-time lens).",
+		WithPanel(heatCells(dataTable("Weekly retention cohorts, last 90 days",
+			"Users first seen in each week of the last 90 days (the cohort, a row) who were active again 0, 1, 2, … "+
+				"weeks later (the columns), as a share of the cohort (retention, first-time lens). Cohorts of fewer than "+
+				"k users are withheld.",
 			unitPercent, scoped(query("retention").every("week").table())).
-			WithTransformation(matrix("time", "period", "retention")).Span(widthFull)))
+			WithTransformation(matrix("time", "period", "retention")).TimeFrom("90d").Span(widthFull)))
 }

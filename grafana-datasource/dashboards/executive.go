@@ -4,6 +4,9 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
+// noCost is what the ROI panels say when the value model has no costs.
+const noCost = "set query_api.roi costs"
+
 // executiveOverview answers, on one screen, whether the platform is used, growing and worth its cost.
 func executiveOverview() *dashboard.DashboardBuilder {
 	return newDashboard("insights-executive", "Insights: executive overview",
@@ -13,10 +16,11 @@ func executiveOverview() *dashboard.DashboardBuilder {
 		WithPanel(singleStat("Monthly active users",
 			"Distinct users over the trailing 28 days, on the last day of the range (active_users, interval day: mau).",
 			unitCount, "lastNotNull", "/^mau$/", inInstance(query("active_users").every("day")))).
-		WithPanel(singleStat("MAU growth",
-			"Monthly active users on the last day against the same day one range earlier: (mau - mau_previous) / mau_previous "+
-				"(active_users with compare previous_period).",
-			unitPercent, "lastNotNull", "/^mau_change_ratio$/", inInstance(query("active_users").every("day").compare("previous_period")))).
+		WithPanel(singleStat("MAU growth over 4 weeks",
+			"Monthly active users today against 28 days ago: (mau - mau_previous) / mau_previous over the last 28 days "+
+				"(active_users with compare previous_period; the panel's own time range).",
+			unitPercent, "lastNotNull", "/^mau_change_ratio$/", inInstance(query("active_users").every("day").compare("previous_period"))).
+			TimeFrom("28d")).
 		WithPanel(singleStat("Adoption among catalog users",
 			"Active members / members of the catalog's organization group (the root of its group tree, every group "+
 				"below included): the share of everyone in the catalog who used the portal in the range (team_comparison "+
@@ -45,10 +49,10 @@ func executiveOverview() *dashboard.DashboardBuilder {
 		WithPanel(singleStat("Return on investment",
 			"(value of the hours saved - platform cost) / platform cost over the range, from the value model's hourly "+
 				"cost and monthly platform cost (roi: roi).",
-			unitPercent, "lastNotNull", "/^roi$/", inInstance(query("roi")))).
+			unitPercent, "lastNotNull", "/^roi$/", inInstance(query("roi"))).NoValue(noCost)).
 		WithPanel(singleStat("Cost per active user",
 			"Platform cost over the range / distinct active users (roi: cost_per_active_user).",
-			"currencyUSD", "lastNotNull", "/^cost_per_active_user$/", inInstance(query("roi")))).
+			"currencyUSD", "lastNotNull", "/^cost_per_active_user$/", inInstance(query("roi"))).NoValue(noCost)).
 		WithPanel(bars("Hours saved per month",
 			"Per month: hours saved by template runs, successful searches and TechDocs views (roi by month: hours_saved).",
 			unitHours, inInstance(query("roi").every("month"))).

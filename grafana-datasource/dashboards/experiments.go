@@ -25,11 +25,12 @@ func experiments() *dashboard.DashboardBuilder {
 	b := newDashboard("insights-experiments", "Insights: experiments",
 		"A/B experiments of the cohort processor: exposure, the variants' results on each goal with 95% intervals, and the sample-ratio check.",
 		instanceVariable(), dimensionVariable(varExperiment, "Experiment", false)).
+		Time("now-90d", "now"). // users count from their first exposure: the range covers the experiment
 		WithRow(row("Which experiments run?")).
 		WithPanel(dataTable("Experiments",
 			"Experiments with exposures in the range (the cohort processor's feature_flag.evaluation events): variants, "+
 				"exposed users, first and last exposure (experiments).",
-			unitCount, inInstance(query("experiments"))).Span(widthFull)).
+			unitCount, inInstance(query("experiments").table())).Span(widthFull).Height(6)).
 		WithRow(row("Is the assignment sound?")).
 		WithPanel(ranking("Exposed users per variant",
 			"Users first exposed in the range, per variant of the chosen experiment. The sample-ratio check (chi-square "+
@@ -44,7 +45,7 @@ func experiments() *dashboard.DashboardBuilder {
 				"p-value and the chance to beat the control (experiment_results).",
 			unitNone, chosen(query("experiment_results").goal(g.goal))).
 			WithTransformation(organize("variant", "users", "value", "absolute_lift", "relative_lift", "ci_low", "ci_high",
-				"p_value", "chance_to_beat")).Span(widthFull))
+				"p_value", "chance_to_beat")).Span(widthFull).Height(6))
 	}
 	return b
 }

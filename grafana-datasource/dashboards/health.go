@@ -12,17 +12,17 @@ func platformHealth() *dashboard.DashboardBuilder {
 		instanceVariable(), dimensionVariable(varPlugin, "Plugin", true)).Time("now-7d", "now").
 		WithRow(row("How much load, and how many errors?")).
 		WithPanel(timeSeries("Request rate per plugin",
-			"Requests per second to each plugin's backend routes (/api/<plugin>/…) per bucket (platform_health: rate).",
-			unitReqPS, chosen(query("platform_health").every("auto"))).
+			"Requests per second to each plugin's backend routes (/api/<plugin>/…) per hour (platform_health: rate).",
+			unitReqPS, chosen(query("platform_health").every("hour"))).
 			WithTransformation(onlyFields("time", "rate"))).
 		WithPanel(timeSeries("Error rate per plugin",
-			"Responses with a 5xx status / requests per plugin and bucket (platform_health: error_rate).",
-			unitPercent, chosen(query("platform_health").every("auto"))).
+			"Responses with a 5xx status / requests per plugin and hour (platform_health: error_rate).",
+			unitPercent, chosen(query("platform_health").every("hour"))).
 			WithTransformation(onlyFields("time", "error_rate"))).
 		WithRow(row("How fast does the backend answer?")).
 		WithPanel(timeSeries("Latency (p95) per plugin",
-			"95th-percentile request duration per plugin and bucket (platform_health: p95_ms).",
-			unitMS, chosen(query("platform_health").every("auto"))).
+			"95th-percentile request duration per plugin and hour (platform_health: p95_ms).",
+			unitMS, chosen(query("platform_health").every("hour"))).
 			WithTransformation(onlyFields("time", "p95_ms"))).
 		WithPanel(gaugeCells(sorted(dataTable("Plugins",
 			"Per plugin over the range: requests, rate, error rate, median and 95th-percentile latency (platform_health).",

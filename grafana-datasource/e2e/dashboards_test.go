@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insights-collector/insights-collector/grafana-datasource/dashboards"
+	"github.com/insights-collector/insights-collector/grafana-datasource/dashboards/render"
 )
 
 // experiment runs over the whole simulated history, on everyone who opens the catalog.
@@ -35,32 +36,18 @@ const experiment = `experiments:
       plugins: [catalog]
 `
 
-// board is the part of a dashboard's JSON that Grafana reads to run and draw its panels.
-type board struct {
-	Title string
-	Time  struct{ From, To string }
-	// Panels keep their targets as raw JSON: they are sent as Grafana sends them.
-	Panels []struct {
-		Type, Title     string
-		Targets         []json.RawMessage
-		Options         map[string]any
-		Transformations []struct {
-			ID      string         `json:"id"`
-			Options map[string]any `json:"options"`
-		}
-	}
-	Templating struct {
-		List []struct {
-			Type, Name string
-			Multi      bool
-			Query      any
-		}
-	}
+// valueModel prices the platform's uses, for the roi metric.
+var valueModel = []string{
+	"extensions::insights_store::query_api::roi::use_template_time_saved=true",
+	"extensions::insights_store::query_api::roi::search_success_minutes=3",
+	"extensions::insights_store::query_api::roi::techdocs_view_minutes=2",
+	"extensions::insights_store::query_api::roi::hourly_cost=95",
+	"extensions::insights_store::query_api::roi::platform_cost_per_month=12000",
 }
 
 // TestEveryDashboardPanelAnswers runs the query of every panel of every bundled dashboard, its variables
-// substituted as Grafana substitutes them, through the plugin binary against a collector seeded with two months
-// of a simulated organisation (catalog, experiment and backend included), and checks that each answers with
+// substituted as Grafana substitutes them, through the plugin binary against a collector seeded with three months
+// of a simulated organisation (catalog, experiment, backend and value model included), and checks that each answers with
 // data in the shape its panel draws: the fields its options and transformations name exist.
 func TestEveryDashboardPanelAnswers(t *testing.T) {
 	repo, err := filepath.Abs("../..")
@@ -69,7 +56,7 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 	if bin == "" {
 		bin = build(t, "..", "./pkg", "gpx_insights", false)
 	}
-	queryAPI, live := startWorld(t, repo, world{days: 60, users: 80, teams: 6, catalog: true, experiments: experiment})
+	queryAPI, live := startWorld(t, repo, world{days: 91, users: 120, teams: 8, catalog: true, experiments: experiment, set: valueModel})
 	live() // the live dashboard looks at the last five minutes
 	p := startPlugin(t, bin)
 	settings := pluginContext("http://"+queryAPI, grafanaTok)
@@ -87,14 +74,15 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 		}
 	}
 
+	pictures := os.Getenv("INSIGHTS_SCREENSHOTS") // make screenshots: draw each dashboard from the answers
 	for _, d := range dashboards.Suite() {
 		raw, err := os.ReadFile(filepath.Join("..", dashboards.Dir, d.File))
 		require.NoError(t, err)
-		var b board
-		require.NoError(t, json.Unmarshal(raw, &b))
+		b, err := render.ReadBoard(raw)
+		require.NoError(t, err)
 		from, to := relative(t, b.Time.From, now), relative(t, b.Time.To, now)
 		t.Run(d.File, func(t *testing.T) {
-			for _, panel := range b.Panels {
+			for i, panel := range b.Panels {
 				if panel.Type == "row" {
 					continue
 				}
@@ -106,18 +94,31 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 						}
 						return options[0]
 					})
+					from := from
+					if panel.TimeFrom != "" { // the panel's own range, up to now
+						from = relative(t, "now-"+panel.TimeFrom, now)
+					}
 					frames := queryPanel(t, p, settings, panel.Targets, all, from, to, true)
 					checkShape(t, panel.Type, panel.Options, panel.Transformations, frames)
+					for _, target := range frames {
+						b.Panels[i].Frames = append(b.Panels[i].Frames, target...)
+					}
 					// And the first value of each: the filters reach the collector and it accepts them.
 					queryPanel(t, p, settings, panel.Targets, substitute(b, values, func(options []string, _ bool) string { return options[0] }), from, to, false)
 				})
+			}
+			if pictures != "" {
+				out, err := os.Create(filepath.Join(pictures, strings.TrimSuffix(d.File, ".json")+".png"))
+				require.NoError(t, err)
+				defer out.Close()
+				require.NoError(t, render.PNG(b, out))
 			}
 		})
 	}
 }
 
 // substitute returns how each variable of a dashboard is replaced, as Grafana does with the chosen values.
-func substitute(b board, values map[string][]string, choose func(options []string, multi bool) string) map[string]string {
+func substitute(b render.Board, values map[string][]string, choose func(options []string, multi bool) string) map[string]string {
 	out := map[string]string{"datasource": "insights"}
 	for _, v := range b.Templating.List {
 		switch v.Type {
@@ -134,9 +135,9 @@ func substitute(b board, values map[string][]string, choose func(options []strin
 var variableUse = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[^}]*)?\}|\$([A-Za-z0-9_]+)`)
 
 // queryPanel sends a panel's targets in one QueryData request, as a panel does, and returns each target's
-// frames; every target must answer without error, and with rows when withData.
+// frames, in the targets' order; every target must answer without error, and with rows when withData.
 func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets []json.RawMessage, vars map[string]string,
-	from, to time.Time, withData bool) map[string][]*data.Frame {
+	from, to time.Time, withData bool) [][]*data.Frame {
 	t.Helper()
 	req := &backend.QueryDataRequest{PluginContext: settings}
 	for _, target := range targets {
@@ -155,7 +156,7 @@ func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets 
 	require.NoError(t, err)
 	resp, err := backend.FromProto().QueryDataResponse(raw)
 	require.NoError(t, err)
-	out := map[string][]*data.Frame{}
+	var out [][]*data.Frame
 	for _, q := range req.Queries {
 		r, ok := resp.Responses[q.RefID]
 		require.True(t, ok, "target %s answered", q.RefID)
@@ -164,26 +165,23 @@ func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets 
 		if rows, _ := r.Frames[0].RowLen(); withData {
 			assert.Positive(t, rows, "target %s (%s) has data: %s", q.RefID, q.QueryType, q.JSON)
 		}
-		out[q.RefID] = r.Frames
+		out = append(out, r.Frames)
 	}
 	return out
 }
 
 // checkShape checks that the frames are what the panel draws: a time series for a time series panel, and the
 // fields that the panel's options and transformations name.
-func checkShape(t *testing.T, panelType string, options map[string]any, transformations []struct {
-	ID      string         `json:"id"`
-	Options map[string]any `json:"options"`
-}, frames map[string][]*data.Frame) {
+func checkShape(t *testing.T, panelType string, options map[string]any, transformations []render.Transformation, frames [][]*data.Frame) {
 	t.Helper()
 	fields := map[string]data.FieldType{}
-	for refID, fs := range frames {
+	for target, fs := range frames {
 		for _, f := range fs {
 			for _, field := range f.Fields {
 				fields[field.Name] = field.Type()
 			}
 			if panelType == "timeseries" {
-				assert.Contains(t, []data.FrameType{data.FrameTypeTimeSeriesWide, data.FrameTypeTimeSeriesLong}, f.Meta.Type, "target %s is a time series", refID)
+				assert.Contains(t, []data.FrameType{data.FrameTypeTimeSeriesWide, data.FrameTypeTimeSeriesLong}, f.Meta.Type, "target %d is a time series", target)
 			}
 		}
 	}
@@ -220,6 +218,11 @@ func checkShape(t *testing.T, panelType string, options map[string]any, transfor
 	case "barchart":
 		has(options["xField"].(string), "xField")
 	case "table":
+		for target, fs := range frames {
+			if !slices.ContainsFunc(transformations, func(t render.Transformation) bool { return t.ID == "timeSeriesTable" }) {
+				assert.Equal(t, data.FrameTypeTable, fs[0].Meta.Type, "target %d of a table is a table: format table", target)
+			}
+		}
 		if sortBy, ok := options["sortBy"].([]any); ok && !matrixed {
 			for _, s := range sortBy {
 				has(s.(map[string]any)["displayName"].(string), "sortBy")

@@ -62,6 +62,8 @@ type world struct {
 	catalog bool
 	// experiments, when set, is the cohort processor's experiments file.
 	experiments string
+	// set are the collector's --set options (key::key=value).
+	set []string
 }
 
 // startCollector runs otelcol-insights on config/insights.yaml with free loopback ports and a temporary store,
@@ -86,6 +88,9 @@ func startWorld(t *testing.T, repo string, w world) (queryAPI string, live func(
 	env := append(os.Environ(), "INSIGHTS_ENDPOINT="+receiver, "INSIGHTS_OTLP_ENDPOINT="+otlp, "INSIGHTS_HEALTH_ENDPOINT="+health,
 		"INSIGHTS_QUERY_ENDPOINT="+queryAPI, "INSIGHTS_DATA_DIR="+t.TempDir(),
 		fmt.Sprintf("INSIGHTS_MAX_EVENT_AGE=%dh", (w.days+1)*24)) // keep the backfilled events' own times
+	for _, option := range w.set {
+		args = append(args, "--set="+option)
+	}
 	if w.catalog {
 		catalog := freeAddress(t)
 		serve := exec.Command(sim, append([]string{"-mode", "catalog", "-catalog-addr", catalog}, people...)...)
@@ -243,7 +248,7 @@ func TestThePluginAgainstACollector(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Hour)
 	from, to := now.AddDate(0, 0, -14), now
 	query := func(refID, metric, model string) backend.DataQuery {
-		return backend.DataQuery{RefID: refID, QueryType: metric, JSON: []byte(model), Interval: 6 * time.Hour,
+		return backend.DataQuery{RefID: refID, QueryType: metric, JSON: []byte(model), Interval: 2 * time.Hour, // auto: days
 			TimeRange: backend.TimeRange{From: from, To: to}, MaxDataPoints: 500}
 	}
 	t.Run("query", func(t *testing.T) {

@@ -253,9 +253,21 @@ func TestResources(t *testing.T) {
 }
 
 func TestAutoInterval(t *testing.T) {
-	for panel, want := range map[time.Duration]string{time.Minute: "hour", 2 * time.Hour: "day", 24 * time.Hour: "day",
-		7 * 24 * time.Hour: "week", 30 * 24 * time.Hour: "month"} {
-		assert.Equal(t, want, autoInterval(panel), "%s", panel)
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		panel, span time.Duration
+		want        string
+	}{
+		{time.Minute, 6 * time.Hour, "hour"},         // 6 hours over 360 px
+		{12 * time.Minute, 5 * day, "hour"},          // 5 px an hour
+		{43 * time.Minute, 30 * day, "day"},          // 30 days over 1000 px: not 720 bars of an hour
+		{4 * time.Hour, 90 * day, "day"},             // 90 days over 540 px
+		{6 * time.Hour, 365 * day, "week"},           // a year over 1460 px
+		{2 * day, 730 * day, "month"},                // two years over 365 px
+		{6 * time.Hour, 2 * day, "day"},              // a small panel of two days: days, not a week
+		{30 * time.Minute, 90 * time.Minute, "hour"}, // shorter than two hours: hours all the same
+	} {
+		assert.Equal(t, tc.want, autoInterval(tc.panel, tc.span), "%s over %s", tc.panel, tc.span)
 	}
 }
 

@@ -58,21 +58,30 @@ type apiRequest struct {
 	Series   json.RawMessage     `json:"series,omitempty"`
 }
 
-// autoIntervals are the buckets auto picks from, with the shortest panel interval each suits.
+// autoIntervals are the buckets auto picks from, shortest first (a month as its shortest).
 var autoIntervals = []struct {
-	name string
-	min  time.Duration
-}{{"hour", 0}, {"day", 2 * time.Hour}, {"week", 3 * 24 * time.Hour}, {"month", 14 * 24 * time.Hour}}
+	name   string
+	length time.Duration
+}{{"hour", time.Hour}, {"day", 24 * time.Hour}, {"week", 7 * 24 * time.Hour}, {"month", 28 * 24 * time.Hour}}
 
-// autoInterval picks the bucket for a panel's interval (Grafana's range / max data points).
-func autoInterval(panel time.Duration) string {
-	name := autoIntervals[0].name
+// pixelsPerBucket is how wide a bucket is drawn at least: Grafana's interval is the time a pixel covers (the
+// range / the panel's data points), and a bucket of one or two pixels is noise.
+const pixelsPerBucket = 5
+
+// autoInterval picks the shortest bucket at least pixelsPerBucket of the panel's interval long, and no longer
+// than half the range (a chart of one bucket says nothing).
+func autoInterval(panel, span time.Duration) string {
+	picked := autoIntervals[0].name
 	for _, a := range autoIntervals {
-		if panel >= a.min {
-			name = a.name
+		if a.length > span/2 && a.name != autoIntervals[0].name {
+			break
+		}
+		picked = a.name
+		if a.length >= pixelsPerBucket*panel {
+			break
 		}
 	}
-	return name
+	return picked
 }
 
 // parseQuery reads a DataQuery into the query API's request. interval says how the metric buckets
@@ -101,7 +110,7 @@ func parseQuery(q backend.DataQuery, interval string) (apiRequest, Model, error)
 	case req.Interval == "auto" && interval == "none":
 		req.Interval = ""
 	case req.Interval == "auto", req.Interval == "" && interval == "required":
-		req.Interval = autoInterval(q.Interval)
+		req.Interval = autoInterval(q.Interval, q.TimeRange.To.Sub(q.TimeRange.From))
 	}
 	if req.Timezone == "" || req.Timezone == "browser" {
 		req.Timezone = "UTC" // the backend has no browser: the editor sends the dashboard's zone

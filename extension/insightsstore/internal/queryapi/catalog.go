@@ -214,8 +214,8 @@ func metrics() []*Metric {
 		experimentsMetric(),
 		{
 			Name: "techdocs",
-			Description: "TechDocs: views and users per documentation site (entity), and not-found pages; with an " +
-				"interval, views, users and not-found per bucket.",
+			Description: "TechDocs: views and users per documentation site (entity), and its pages not found (a not-found " +
+				"page counts for the site its path names); with an interval, views, users and not-found per bucket.",
 			Interval: intervalOptional, Filters: []string{FilterEntityKind, FilterInstance},
 			Columns:     []Column{colTime, dimension("doc"), number("views", "views", ""), colUsers, number("not_found", "pages", "")},
 			UsersColumn: "users", Role: RoleViewer, build: techdocs,
@@ -428,9 +428,11 @@ func engagementScores(q *query, b *sqlb) []Column {
 }
 
 func techdocs(q *query, b *sqlb) []Column {
-	// Views of a documentation site are the navigate events of its entity in the techdocs plugin.
+	// Views of a documentation site are the navigate events of its entity in the techdocs plugin; a page not
+	// found counts for the site its path names (/docs/<namespace>/<kind>/<name>/…), else for the path.
 	b.WriteString("WITH d AS (SELECT lt, en.entity_ref AS doc, user_no, views, 0 AS not_found FROM " + b.from(q, entityActivity, 0, "x") +
-		" JOIN entity_numbers en USING (entity_no) WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT " + b.local(q, "e.ts") + ", e.subject, NULL, 0, 1 FROM events e " +
+		" JOIN entity_numbers en USING (entity_no) WHERE plugin_id = 'techdocs' AND views > 0 UNION ALL SELECT " + b.local(q, "e.ts") + ", " +
+		docOfPath("e.subject") + ", e.user_no, 0, 1 FROM events e " +
 		"WHERE e.plugin_id = 'techdocs' AND e.action = 'not-found' AND " + b.eventFilters(q, 0) + ") ")
 	aggregates := "sum(views) AS views, count(DISTINCT user_no) AS users, sum(not_found) AS not_found"
 	measures := []Column{number("views", "views", ""), colUsers, number("not_found", "pages", "")}
@@ -441,6 +443,16 @@ func techdocs(q *query, b *sqlb) []Column {
 	}
 	b.WriteString("SELECT doc, " + aggregates + " FROM d GROUP BY 1 ORDER BY views DESC, not_found DESC, doc LIMIT " + b.arg(q.Limit))
 	return append([]Column{dimension("doc")}, measures...)
+}
+
+// docsPath is a TechDocs page's path: /docs/<namespace>/<kind>/<name>/<page>.
+const docsPath = `'^/docs/([^/]+)/([^/]+)/([^/]+)'`
+
+// docOfPath is the entity ref of the documentation site a TechDocs path belongs to (the path when it is not one).
+func docOfPath(path string) string {
+	part := func(i string) string { return "lower(regexp_extract(" + path + ", " + docsPath + ", " + i + "))" }
+	return "CASE WHEN regexp_matches(" + path + ", " + docsPath + ") THEN " + part("2") + " || ':' || " + part("1") + " || '/' || " +
+		part("3") + " ELSE " + path + " END"
 }
 
 func platformHealth(q *query, b *sqlb) []Column {

@@ -637,8 +637,10 @@ func TestTopEntitiesAndTechDocs(t *testing.T) {
 					docViews[ref]++
 				}
 			}
-			if e.Action == semconv.ActionNotFound {
-				notFound[e.Subject]++
+			if e.Action == semconv.ActionNotFound { // /docs/<namespace>/<kind>/<name>/<page>
+				parts := strings.Split(e.Subject, "/")
+				require.GreaterOrEqual(t, len(parts), 5, e.Subject)
+				notFound[strings.ToLower(parts[3]+":"+parts[2]+"/"+parts[4])]++
 			}
 		}
 		req := baseRequest("top_entities")
@@ -662,13 +664,13 @@ func TestTopEntitiesAndTechDocs(t *testing.T) {
 		req = baseRequest("techdocs")
 		req.Limit = 1000
 		docs := f.query(t, req)
+		found := 0.0
 		for _, row := range docs.Rows {
-			if row[3].(float64) > 0 {
-				assert.Equal(t, float64(notFound[row[0].(string)]), row[3])
-			} else {
-				assert.Equal(t, float64(docViews[row[0].(string)]), row[1], row[0])
-			}
+			assert.Equal(t, float64(notFound[row[0].(string)]), row[3], "pages not found of %s", row[0])
+			assert.Equal(t, float64(docViews[row[0].(string)]), row[1], row[0])
+			found += row[3].(float64)
 		}
+		assert.Positive(t, found, "not-found pages count for their site")
 	})
 }
 
