@@ -29,7 +29,7 @@ func format(v float64, unit string) string {
 	case unit == "h":
 		return short(v) + " h"
 	case unit == "reqps":
-		return strconv.FormatFloat(v, 'g', 3, 64) + " req/s"
+		return significant(v, 3) + " req/s"
 	case strings.HasPrefix(unit, "currency"):
 		return currencySymbol(strings.TrimPrefix(unit, "currency")) + short(v)
 	}
@@ -63,4 +63,12 @@ func trim(v float64, decimals int) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
+}
+
+// significant formats with n significant digits, without an exponent: 0.0000976.
+func significant(v float64, n int) string {
+	if v == 0 {
+		return "0"
+	}
+	return trim(v, max(0, n-1-int(math.Floor(math.Log10(math.Abs(v))))))
 }

@@ -33,6 +33,8 @@ func TestFormat(t *testing.T) {
 		{45, "m", "45 min"},
 		{6000, "m", "100 h"},
 		{0.0012, "reqps", "0.0012 req/s"},
+		{9.76e-05, "reqps", "0.0000976 req/s"},
+		{12.345, "reqps", "12.3 req/s"},
 		{296.4, "currencyUSD", "$296"},
 		{10, "currencyCHF", "CHF 10"},
 	} {
