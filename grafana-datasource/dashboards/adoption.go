@@ -50,6 +50,18 @@ func adoptionEngagement() *dashboard.DashboardBuilder {
 			"Median and 95th-percentile duration of the sessions that began in each bucket (sessions).",
 			unitSeconds, scoped(query("sessions").every("auto"))).
 			WithTransformation(onlyFields("time", "duration_p50_s", "duration_p95_s"))).
+		WithRow(row("Where do people go?")).
+		WithPanel(sorted(dataTable("From the home page, the next steps",
+			"Within sessions, the pages (by plugin) people open after the home page, step by step up to three steps, with "+
+				"the sessions and users that took each step; \"(end)\" is where sessions ended (paths, lens next).",
+			unitCount, inInstance(query("paths").lens("next").paths(map[string]any{
+				"anchor": map[string]any{"event": "backstage.navigate", "plugin": "home"}, "depth": 3, "node": "plugin"}))).
+			WithTransformation(organize("step", "source", "target", "sessions", "users")), "sessions", true)).
+		WithPanel(sorted(dataTable("Top journeys",
+			"The most common whole sessions, as the sequence of plugins visited (up to five; longer ones end in …), with "+
+				"their sessions and users (paths, lens journeys).",
+			unitCount, inInstance(query("paths").lens("journeys").paths(map[string]any{"depth": 5, "node": "plugin"}))).
+			WithTransformation(organize("journey", "sessions", "users")), "sessions", true)).
 		WithRow(row("How engaged are people?")).
 		WithPanel(bars("Engagement tiers",
 			"Per week, the share of active users in each tier of the engagement processor's score, each user counted "+

@@ -67,6 +67,14 @@ func executiveOverview() *dashboard.DashboardBuilder {
 			unitNone, inInstance(query("team_comparison"))).
 			WithTransformation(organize("team", "adoption", "active_members", "members", "growth", "quartile")), "adoption"),
 			"adoption", false)).
+		WithPanel(dataTable("Unusual days",
+			"Days of the last two weeks when a plugin's daily users fell outside the 95% interval of a damped "+
+				"Holt–Winters forecast fitted on the days before: a plugin breaking or a team leaving shows here first "+
+				"(anomalies of active_users by plugin and day; deviation in standard deviations of the one-step error).",
+			unitNone, inInstance(query("anomalies").every("day").by("plugin").table().
+				series(map[string]any{"metric": "active_users", "recent": 14}))).
+			WithTransformation(organize("time", "plugin", "value", "expected", "lower", "upper", "deviation", "direction")).
+			Span(widthFull)). // the largest deviations, drops and spikes, first
 		WithPanel(dataTable("Recommendations",
 			"Rule-based findings with the numbers behind them: underused, declining and unhealthy plugins, lagging "+
 				"teams, failing searches and templates, the onboarding drop-off step (recommendations; the query column "+

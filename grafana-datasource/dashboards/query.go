@@ -59,6 +59,8 @@ func (q *Query) by(dimensions ...string) *Query { q.GroupBy = dimensions; return
 
 func (q *Query) top(n int) *Query { q.Limit = n; return q }
 
+func (q *Query) lens(lens string) *Query { q.Lens = lens; return q }
+
 func (q *Query) compare(to string) *Query { q.Compare = to; return q }
 
 // table frames the answer as a table even when it has a time column.
@@ -67,6 +69,8 @@ func (q *Query) table() *Query { q.Format = plugin.FormatTable; return q }
 func (q *Query) series(v any) *Query { q.Series = raw(v); return q }
 
 func (q *Query) funnel(v any) *Query { q.Funnel = raw(v); return q }
+
+func (q *Query) paths(v any) *Query { q.Paths = raw(v); return q }
 
 func (q *Query) goal(v any) *Query { q.Goal = raw(v); return q }
 

@@ -47,7 +47,7 @@ var valueModel = []string{
 
 // TestEveryDashboardPanelAnswers runs the query of every panel of every bundled dashboard, its variables
 // substituted as Grafana substitutes them, through the plugin binary against a collector seeded with three months
-// of a simulated organisation (catalog, experiment, backend and value model included), and checks that each answers with
+// of a simulated organisation (catalog, experiment, backend, value model and a collapse included), and checks that each answers with
 // data in the shape its panel draws: the fields its options and transformations name exist.
 func TestEveryDashboardPanelAnswers(t *testing.T) {
 	repo, err := filepath.Abs("../..")
@@ -56,7 +56,8 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 	if bin == "" {
 		bin = build(t, "..", "./pkg", "gpx_insights", false)
 	}
-	queryAPI, live := startWorld(t, repo, world{days: 91, users: 120, teams: 8, catalog: true, experiments: experiment, set: valueModel})
+	queryAPI, live := startWorld(t, repo, world{days: 91, users: 120, teams: 8, catalog: true, experiments: experiment, set: valueModel,
+		scenarios: []string{"-collapse", "search@84"}}) // search collapses a week ago: the unusual days have rows
 	live() // the live dashboard looks at the last five minutes
 	p := startPlugin(t, bin)
 	settings := pluginContext("http://"+queryAPI, grafanaTok)

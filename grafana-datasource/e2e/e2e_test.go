@@ -64,6 +64,8 @@ type world struct {
 	experiments string
 	// set are the collector's --set options (key::key=value).
 	set []string
+	// scenarios are the simulator's scenario flags (-collapse search@20, …).
+	scenarios []string
 }
 
 // startCollector runs otelcol-insights on config/insights.yaml with free loopback ports and a temporary store,
@@ -120,7 +122,7 @@ func startWorld(t *testing.T, repo string, w world) (queryAPI string, live func(
 		return resp.StatusCode == http.StatusOK
 	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", output)
 	send := append([]string{"-endpoint", "http://" + receiver, "-token", senderToken, "-progress", "0", "-otlp-endpoint", "http://" + otlp}, people...)
-	seed := exec.Command(sim, append([]string{"-days", fmt.Sprint(w.days)}, send...)...)
+	seed := exec.Command(sim, append(append([]string{"-days", fmt.Sprint(w.days)}, w.scenarios...), send...)...)
 	out, err := seed.CombinedOutput()
 	require.NoError(t, err, "backstage-sim: %s", out)
 	require.Eventually(t, func() bool { // the exporter flushes within seconds

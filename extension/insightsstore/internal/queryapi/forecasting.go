@@ -62,7 +62,8 @@ func forecastMetric() *Metric {
 	return &Metric{
 		Name: "forecast",
 		Description: "A time series projected past the range: series.metric's series.column (default its first number), " +
-			"per bucket of the request's interval (one series per group of its group_by), fitted on the range by additive " +
+			"per bucket of the request's interval (one series per group of its group_by; a bucket still under way is not " +
+			"history, and the projection starts after the last that has ended), fitted on the range by additive " +
 			"Holt–Winters with a damped trend (ETS(A,Ad,A): a season of 7 days or 24 hours; weeks and months without a " +
 			"season), smoothing parameters by least squares, and projected series.horizon buckets ahead with 80% and 95% " +
 			"prediction intervals (lower bounds floored at 0). History rows have value; future rows forecast and the " +
@@ -79,7 +80,7 @@ func forecastMetric() *Metric {
 func anomaliesMetric() *Metric {
 	return &Metric{
 		Name: "anomalies",
-		Description: "Points of the range's last series.recent buckets outside the series.level (default 95%) prediction " +
+		Description: "Points of the range's last series.recent buckets that have ended (today's half day is no drop) outside the series.level (default 95%) prediction " +
 			"interval of the one-step-ahead forecast (floored at 0) by a model (as forecast's) fitted on the buckets before them: drops " +
 			"in a plugin's users, spikes in its error rate. A row per anomalous point: the value, the expected value and " +
 			"interval, the deviation in standard deviations of the one-step error, and the direction; the largest " +
@@ -170,7 +171,8 @@ func collectSeries(ctx context.Context, db *sql.DB, q *query, k int) ([]series, 
 		return nil, nil, nil, err
 	}
 	var buckets []time.Time
-	for t := bucketStart(q, q.from); t.Before(q.to); t = addBuckets(q, t, 1) {
+	// A bucket still under way is not history: today's half day would read as a drop and bend the trend.
+	for t := bucketStart(q, q.from); t.Before(q.to) && !addBuckets(q, t, 1).After(q.now); t = addBuckets(q, t, 1) {
 		buckets = append(buckets, t)
 	}
 	timeAt, valueAt := -1, -1
