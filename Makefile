@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource dashboards screenshots plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource dashboards screenshots datasource-fixtures plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -48,6 +48,13 @@ screenshots: plugin-backend
 	mkdir -p $(DATASOURCE)/docs/screenshots
 	cd $(DATASOURCE) && INSIGHTS_SCREENSHOTS=$(CURDIR)/$(DATASOURCE)/docs/screenshots PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) \
 		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryDashboardPanelAnswers ./e2e/
+
+## datasource-fixtures: record each metric's query, request and real answer for the data source's unit tests
+## (the dashboards' smoke test through a recording proxy), then rewrite their golden frames
+datasource-fixtures: plugin-backend
+	cd $(DATASOURCE) && INSIGHTS_RECORD=$(CURDIR)/$(DATASOURCE)/pkg/plugin/testdata/metrics PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) \
+		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryDashboardPanelAnswers ./e2e/ && \
+		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryMetricAsRecorded ./pkg/plugin -update
 
 ## dashboards: regenerate the bundled Grafana dashboards (grafana-datasource/dashboards, in Go) into
 ## grafana-datasource/src/dashboards; a test fails when the committed JSON drifts from the code

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,6 +63,12 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 	p := startPlugin(t, bin)
 	settings := pluginContext("http://"+queryAPI, grafanaTok)
 	now := time.Now().UTC()
+	// make datasource-fixtures: keep each metric's query, request and answer for the plugin's unit tests.
+	rec := newRecorder(t, "http://"+queryAPI, os.Getenv("INSIGHTS_RECORD"))
+	if rec != nil {
+		settings = pluginContext(rec.URL, grafanaTok)
+		settings.DataSourceInstanceSettings.JSONData = []byte(`{"cacheSeconds": -1}`) // every query reaches the recorder
+	}
 
 	values := map[string][]string{} // each query variable's options, from the plugin's resource
 	for _, dimension := range []string{"instance", "plugin", "team", "experiment"} {
@@ -99,13 +106,17 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 					if panel.TimeFrom != "" { // the panel's own range, up to now
 						from = relative(t, "now-"+panel.TimeFrom, now)
 					}
-					frames := queryPanel(t, p, settings, panel.Targets, all, from, to, true)
+					queries := panelQueries(t, panel.Targets, all, from, to)
+					seen := rec.count()
+					frames := queryPanel(t, p, settings, queries, true)
 					checkShape(t, panel.Type, panel.Options, panel.Transformations, frames)
+					rec.save(t, queries, seen)
 					for _, target := range frames {
 						b.Panels[i].Frames = append(b.Panels[i].Frames, target...)
 					}
 					// And the first value of each: the filters reach the collector and it accepts them.
-					queryPanel(t, p, settings, panel.Targets, substitute(b, values, func(options []string, _ bool) string { return options[0] }), from, to, false)
+					first := substitute(b, values, func(options []string, _ bool) string { return options[0] })
+					queryPanel(t, p, settings, panelQueries(t, panel.Targets, first, from, to), false)
 				})
 			}
 			if pictures != "" {
@@ -116,6 +127,32 @@ func TestEveryDashboardPanelAnswers(t *testing.T) {
 			}
 		})
 	}
+
+	// The raw events (no dashboard shows them) need the analyst role: a viewer's token gets the reason.
+	t.Run("raw events", func(t *testing.T) {
+		query := []backend.DataQuery{{RefID: "A", QueryType: "events", JSON: []byte(`{"limit": 20}`),
+			TimeRange: backend.TimeRange{From: now.AddDate(0, 0, -7), To: now}, Interval: time.Hour, MaxDataPoints: 500}}
+		raw, err := p.data.QueryData(context.Background(), backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+			PluginContext: settings, Queries: query}))
+		require.NoError(t, err)
+		resp, err := backend.FromProto().QueryDataResponse(raw)
+		require.NoError(t, err)
+		require.Error(t, resp.Responses["A"].Error)
+		assert.Contains(t, resp.Responses["A"].Error.Error(), "analyst")
+		admin := settings
+		admin.DataSourceInstanceSettings = &backend.DataSourceInstanceSettings{}
+		*admin.DataSourceInstanceSettings = *settings.DataSourceInstanceSettings
+		admin.DataSourceInstanceSettings.UID = "insights-admin" // another instance: another token
+		admin.DataSourceInstanceSettings.DecryptedSecureJSONData = map[string]string{"token": adminToken}
+		seen := rec.count()
+		frames := queryPanel(t, p, admin, query, true)
+		rec.save(t, query, seen)
+		rows, _ := frames[0][0].RowLen()
+		assert.Equal(t, 20, rows, "limit")
+		user, _ := frames[0][0].FieldByName("user")
+		require.NotNil(t, user)
+		assert.NotContains(t, fmt.Sprint(user.At(0)), "user:default/", "pseudonyms, not user refs")
+	})
 }
 
 // substitute returns how each variable of a dashboard is replaced, as Grafana does with the chosen values.
@@ -135,12 +172,10 @@ func substitute(b render.Board, values map[string][]string, choose func(options 
 
 var variableUse = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[^}]*)?\}|\$([A-Za-z0-9_]+)`)
 
-// queryPanel sends a panel's targets in one QueryData request, as a panel does, and returns each target's
-// frames, in the targets' order; every target must answer without error, and with rows when withData.
-func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets []json.RawMessage, vars map[string]string,
-	from, to time.Time, withData bool) [][]*data.Frame {
+// panelQueries are a panel's targets as Grafana sends them: variables substituted, the time range and interval.
+func panelQueries(t *testing.T, targets []json.RawMessage, vars map[string]string, from, to time.Time) []backend.DataQuery {
 	t.Helper()
-	req := &backend.QueryDataRequest{PluginContext: settings}
+	var queries []backend.DataQuery
 	for _, target := range targets {
 		replaced := variableUse.ReplaceAllStringFunc(string(target), func(use string) string {
 			m := variableUse.FindStringSubmatch(use)
@@ -150,9 +185,17 @@ func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, targets 
 		})
 		var head struct{ RefID, QueryType string }
 		require.NoError(t, json.Unmarshal([]byte(replaced), &head))
-		req.Queries = append(req.Queries, backend.DataQuery{RefID: head.RefID, QueryType: head.QueryType, JSON: []byte(replaced),
+		queries = append(queries, backend.DataQuery{RefID: head.RefID, QueryType: head.QueryType, JSON: []byte(replaced),
 			TimeRange: backend.TimeRange{From: from, To: to}, Interval: to.Sub(from) / 500, MaxDataPoints: 500})
 	}
+	return queries
+}
+
+// queryPanel sends a panel's queries in one QueryData request, as a panel does, and returns each target's
+// frames, in the targets' order; every target must answer without error, and with rows when withData.
+func queryPanel(t *testing.T, p plugin, settings backend.PluginContext, queries []backend.DataQuery, withData bool) [][]*data.Frame {
+	t.Helper()
+	req := &backend.QueryDataRequest{PluginContext: settings, Queries: queries}
 	raw, err := p.data.QueryData(context.Background(), backend.ToProto().QueryDataRequest(req))
 	require.NoError(t, err)
 	resp, err := backend.FromProto().QueryDataResponse(raw)

@@ -13,7 +13,7 @@ export interface InsightsQuery extends DataQuery {
   lens?: string;
   limit?: number;
   compare?: string;
-  /** auto (a time series when the answer has a time column), table or timeseries */
+  /** auto (a time series when the answer has a time column and the metric buckets by time), table or timeseries */
   format?: 'auto' | 'table' | 'timeseries';
   /** the metric's own objects (funnel steps, paths, a forecast's series, an experiment's goal) */
   funnel?: object;

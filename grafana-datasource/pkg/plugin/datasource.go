@@ -234,7 +234,11 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return backend.ErrDataResponse(backend.StatusInternal, "the collector's answer is not a result table: "+err.Error())
 	}
-	frame, err := toFrame(q.RefID, res, model.Format, string(body))
+	format := model.Format
+	if (format == "" || format == FormatAuto) && interval == "none" {
+		format = FormatTable // a time column of a metric without buckets is an attribute (an event's time), not an axis
+	}
+	frame, err := toFrame(q.RefID, res, format, string(body))
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}

@@ -20,7 +20,8 @@ type Model struct {
 	Lens     string              `json:"lens,omitempty"`
 	Limit    int                 `json:"limit,omitempty"`
 	Compare  string              `json:"compare,omitempty"`
-	// Format is how the answer is framed: auto (a time series when it has a time column), table or timeseries.
+	// Format is how the answer is framed: auto (a time series when it has a time column and the metric buckets by
+	// time), table or timeseries.
 	Format string `json:"format,omitempty"`
 	// The metric's own parameter objects, passed through as the query API defines them.
 	Goal   json.RawMessage `json:"goal,omitempty"`

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/require"
+)
+
+// fixtureRows bounds the rows of a recorded answer: the fixtures test the mapping, not the volume.
+const fixtureRows = 24
+
+// recorder stands between the plugin and the query API and keeps what the plugin asks and what the API
+// answers, so that the plugin's unit tests run on the real API's answers (pkg/plugin/testdata/metrics): a
+// fixture per metric holds the DataQuery Grafana sent, the request the plugin made of it and the answer.
+type recorder struct {
+	*httptest.Server
+	dir      string
+	mu       sync.Mutex
+	log      []exchange
+	recorded map[string]bool
+}
+
+type exchange struct {
+	Request json.RawMessage `json:"request"`
+	Answer  json.RawMessage `json:"answer"`
+}
+
+// fixture is the file of one metric.
+type fixture struct {
+	Query struct {
+		RefID      string          `json:"refId"`
+		QueryType  string          `json:"queryType"`
+		JSON       json.RawMessage `json:"json"`
+		From       time.Time       `json:"from"`
+		To         time.Time       `json:"to"`
+		IntervalMS int64           `json:"intervalMs"`
+	} `json:"query"`
+	exchange
+}
+
+// newRecorder starts a recorder in front of the query API when dir is set; nil otherwise (its methods then
+// do nothing).
+func newRecorder(t *testing.T, api, dir string) *recorder {
+	if dir == "" {
+		return nil
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	r := &recorder{dir: dir, recorded: map[string]bool{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		forward, err := http.NewRequestWithContext(req.Context(), req.Method, api+req.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		forward.Header = req.Header.Clone()
+		resp, err := http.DefaultClient.Do(forward)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		switch {
+		case req.URL.Path == "/api/v1/query" && resp.StatusCode == http.StatusOK:
+			r.mu.Lock()
+			r.log = append(r.log, exchange{Request: body, Answer: trimRows(t, answer)})
+			r.mu.Unlock()
+		case req.URL.Path == "/api/v1/metrics" && resp.StatusCode == http.StatusOK:
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "catalogue.json"), indent(t, answer), 0o644))
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(answer)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) count() int {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.log)
+}
+
+// save writes the fixture of each metric not recorded yet from the queries of a panel, sent since the log
+// held seen exchanges (a request per query, in order: the plugin's cache is off).
+func (r *recorder) save(t *testing.T, queries []backend.DataQuery, seen int) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	sent := append([]exchange(nil), r.log[seen:]...)
+	r.mu.Unlock()
+	require.Len(t, sent, len(queries), "a request per query")
+	for i, q := range queries {
+		if r.recorded[q.QueryType] {
+			continue
+		}
+		r.recorded[q.QueryType] = true
+		var f fixture
+		f.Query.RefID, f.Query.QueryType, f.Query.JSON = q.RefID, q.QueryType, q.JSON
+		f.Query.From, f.Query.To, f.Query.IntervalMS = q.TimeRange.From, q.TimeRange.To, q.Interval.Milliseconds()
+		f.exchange = sent[i]
+		raw, err := json.Marshal(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(r.dir, q.QueryType+".json"), indent(t, raw), 0o644))
+	}
+}
+
+// trimRows keeps the first fixtureRows rows of an answer.
+func trimRows(t *testing.T, answer []byte) json.RawMessage {
+	var res map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(answer, &res))
+	var rows []json.RawMessage
+	require.NoError(t, json.Unmarshal(res["rows"], &rows))
+	if len(rows) > fixtureRows {
+		rows = rows[:fixtureRows]
+	}
+	res["rows"], _ = json.Marshal(rows)
+	out, err := json.Marshal(res)
+	require.NoError(t, err)
+	return out
+}
+
+func indent(t *testing.T, raw []byte) []byte {
+	var out bytes.Buffer
+	require.NoError(t, json.Indent(&out, raw, "", " "))
+	return append(out.Bytes(), '\n')
+}
