@@ -11,7 +11,7 @@ CONFIG ?= config/insights.yaml
 # Sources that gofmt checks: everything but the code ocb generates.
 GOFMT_DIRS := internal receiver processor exporter extension bench test cmd/backstage-sim cmd/insights-pseudonym
 
-.PHONY: run demo build test test-datasource dashboards screenshots datasource-fixtures plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
+.PHONY: run demo build test test-datasource dashboards screenshots editor-screenshots datasource-fixtures plugin plugin-backend plugin-frontend deps lint generate bench bench-store bench-go fuzz sim clean
 
 ## run: build the collector and start it on $(CONFIG)
 run: build
@@ -48,6 +48,11 @@ screenshots: plugin-backend
 	mkdir -p $(DATASOURCE)/docs/screenshots
 	cd $(DATASOURCE) && INSIGHTS_SCREENSHOTS=$(CURDIR)/$(DATASOURCE)/docs/screenshots PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) \
 		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryDashboardPanelAnswers ./e2e/
+
+## editor-screenshots: pictures of the data source's editors (a harness page in headless Chromium, installed from
+## Debian when missing) into grafana-datasource/docs/screenshots, for the README
+editor-screenshots: $(DATASOURCE)/node_modules/.package-lock.json
+	cd $(DATASOURCE) && ./harness/screenshots.sh
 
 ## datasource-fixtures: record each metric's query, request and real answer for the data source's unit tests
 ## (the dashboards' smoke test through a recording proxy), then rewrite their golden frames
