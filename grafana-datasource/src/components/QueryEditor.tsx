@@ -1,5 +1,5 @@
 import React, { ChangeEvent, useEffect, useState } from 'react';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Select, TextArea } from '@grafana/ui';
+import { Combobox, ComboboxOption, InlineField, InlineFieldRow, Input, RadioButtonGroup, TextArea } from '@grafana/ui';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { DataSource } from '../datasource';
 import { InsightsOptions, InsightsQuery, MetricInfo, MetricListing, Parameter } from '../types';
@@ -12,7 +12,7 @@ const formats: Array<SelectableValue<InsightsQuery['format']>> = [
   { label: 'Time series', value: 'timeseries' },
 ];
 
-const comparisons: Array<SelectableValue<string>> = [
+const comparisons: Array<ComboboxOption<string>> = [
   { label: 'None', value: '' },
   { label: 'Previous period', value: 'previous_period' },
   { label: 'Previous year', value: 'previous_year' },
@@ -54,9 +54,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
     <>
       <InlineFieldRow>
         <InlineField label="Metric" labelWidth={14} tooltip={metric?.description}>
-          <Select
-            inputId="query-metric"
-            isLoading={!listing}
+          <Combobox
+            id="query-metric"
+            loading={!listing}
             width={32}
             options={(listing?.metrics ?? []).map((m) => ({ label: m.name, value: m.name, description: m.description }))}
             value={query.queryType}
@@ -70,8 +70,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </InlineField>
         {metric && metric.interval !== 'none' && (
           <InlineField label="Interval" labelWidth={10}>
-            <Select
-              inputId="query-interval"
+            <Combobox
+              id="query-interval"
               width={16}
               options={['auto', ...(metric.intervals ?? listing?.intervals ?? [])].map((i) => ({ label: i, value: i }))}
               value={query.interval ?? 'auto'}
@@ -81,8 +81,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         )}
         {metric && metric.group_by.length > 0 && (
           <InlineField label="Group by" labelWidth={10}>
-            <Select
-              inputId="query-group-by"
+            <Combobox
+              id="query-group-by"
               width={16}
               isClearable
               options={metric.group_by.map((g) => ({ label: g, value: g }))}
@@ -93,8 +93,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         )}
         {metric?.lenses && (
           <InlineField label="Lens" labelWidth={8}>
-            <Select
-              inputId="query-lens"
+            <Combobox
+              id="query-lens"
               width={16}
               options={metric.lenses.map((l) => ({ label: l, value: l }))}
               value={query.lens ?? metric.lenses[0]}
@@ -117,7 +117,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           </InlineField>
           {metric.time_range && (metric.parameters ?? []).length === 0 && (
             <InlineField label="Compare" labelWidth={10}>
-              <Select inputId="query-compare" width={20} options={comparisons} value={query.compare ?? ''} onChange={(v) => update({ compare: v.value || undefined })} />
+              <Combobox id="query-compare" width={20} options={comparisons} value={query.compare ?? ''} onChange={(v) => update({ compare: v.value || undefined })} />
             </InlineField>
           )}
           <InlineField label="Limit" labelWidth={8}>

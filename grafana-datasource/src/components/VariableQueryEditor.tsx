@@ -1,5 +1,5 @@
 import React from 'react';
-import { InlineField, Select } from '@grafana/ui';
+import { Combobox, InlineField } from '@grafana/ui';
 import { VariableQuery } from '../types';
 
 interface Props {
@@ -18,12 +18,12 @@ const dimensions = [
 export function VariableQueryEditor({ query, onChange }: Props) {
   return (
     <InlineField label="Values of" labelWidth={16}>
-      <Select
-        inputId="variable-dimension"
+      <Combobox
+        id="variable-dimension"
         options={dimensions}
         value={query?.dimension ?? 'plugin'}
         width={30}
-        onChange={(v) => onChange({ dimension: v.value! }, `Insights ${v.value}`)}
+        onChange={(v) => onChange({ dimension: v.value }, `Insights ${v.value}`)}
       />
     </InlineField>
   );
