@@ -244,7 +244,7 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 	}
 	if q.QueryType == livePath && len(model.GroupBy) == 0 { // the panel follows the stream (the totals) from here on
 		stampNow(frame)
-		frame.Meta.Channel = "ds/" + d.uid + "/" + livePath
+		frame.Meta.Channel = "ds/" + d.uid + "/" + liveChannelPath(req.Filters)
 	}
 	return backend.DataResponse{Frames: []*data.Frame{frame}}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,6 +330,28 @@ func TestLiveStream(t *testing.T) {
 	assert.Equal(t, "ds/insights/live", first.Meta.Channel)
 	assert.Equal(t, data.FrameTypeTimeSeriesWide, first.Meta.Type, "the stream's first point, as a time series panel draws it")
 	assert.Equal(t, []string{"time", "active_users", "events"}, fieldNames(first))
+	// With filters, the channel's path carries them, and the stream asks for that instance's activity only.
+	resp, err = d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("F", "live", `{"filters": {"instance": ["portal-eu"], "plugin": ["*"]}}`, time.Minute)}})
+	require.NoError(t, err)
+	channel := resp.Responses["F"].Frames[0].Meta.Channel
+	path, found := strings.CutPrefix(channel, "ds/insights/")
+	require.True(t, found, channel)
+	assert.Regexp(t, `^live/[A-Za-z0-9_-]+$`, path, "the characters a Grafana Live path may hold")
+	sub, err = d.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: path})
+	require.NoError(t, err)
+	assert.Equal(t, backend.SubscribeStreamStatusOK, sub.Status)
+	ctx, cancel = context.WithCancel(context.Background())
+	filtered := &packets{}
+	go func() { done <- d.RunStream(ctx, &backend.RunStreamRequest{Path: path}, backend.NewStreamSender(filtered)) }()
+	require.Eventually(t, func() bool { return filtered.count() >= 1 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Equal(t, map[string][]string{"instance": {"portal-eu"}}, c.last.Load().(apiRequest).Filters, "All (*) is no filter")
+	sub, err = d.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: "live/not base64!"})
+	require.NoError(t, err)
+	assert.Equal(t, backend.SubscribeStreamStatusNotFound, sub.Status)
+
 	byPlugin, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("P", "live", `{"groupBy": ["plugin"]}`, time.Minute)}})
 	require.NoError(t, err)
 	assert.Empty(t, byPlugin.Responses["P"].Frames[0].Meta.Channel, "the stream carries the totals, not a row per plugin")

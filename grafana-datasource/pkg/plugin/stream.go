@@ -2,9 +2,11 @@ package plugin
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -14,15 +16,41 @@ import (
 var _ backend.StreamHandler = (*Datasource)(nil)
 
 // livePath is the stream of current activity: the collector's live metric (users and events of the last five
-// minutes), a row every liveEvery.
+// minutes), a row every liveEvery. A panel's filters follow it in the channel's path: live/<filters>, the filters'
+// JSON in unpadded URL-safe base64 (the characters a Grafana Live path may hold).
 const (
 	livePath         = "live"
 	defaultLiveEvery = 5 * time.Second
 )
 
+// liveChannelPath is the stream path of a live query's filters.
+func liveChannelPath(filters map[string][]string) string {
+	if len(filters) == 0 {
+		return livePath
+	}
+	raw, _ := json.Marshal(filters) // a map of strings always encodes (and in key order: one path per set of filters)
+	return livePath + "/" + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// liveFilters reads a stream path's filters; ok is false when the path is not a live stream's.
+func liveFilters(path string) (filters map[string][]string, ok bool) {
+	if path == livePath {
+		return nil, true
+	}
+	encoded, found := strings.CutPrefix(path, livePath+"/")
+	if !found {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil || json.Unmarshal(raw, &filters) != nil {
+		return nil, false
+	}
+	return filters, true
+}
+
 // SubscribeStream lets panels subscribe to the live stream.
 func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
-	if req.Path != livePath {
+	if _, ok := liveFilters(req.Path); !ok {
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
 	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
@@ -36,13 +64,14 @@ func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamReques
 // RunStream asks the collector for current activity every liveEvery and sends it as a row, until the last
 // subscriber leaves (ctx ends). A failed ask is logged and retried at the next tick: the stream goes on.
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
-	if req.Path != livePath {
+	filters, ok := liveFilters(req.Path)
+	if !ok {
 		return fmt.Errorf("unknown stream %q", req.Path)
 	}
 	ticker := time.NewTicker(d.liveEvery)
 	defer ticker.Stop()
 	for {
-		frame, err := d.liveFrame(ctx)
+		frame, err := d.liveFrame(ctx, filters)
 		if err != nil {
 			backend.Logger.FromContext(ctx).Warn("Asking the collector for live activity failed", "error", err.Error())
 		} else if err := sender.SendFrame(frame, data.IncludeAll); err != nil {
@@ -57,8 +86,8 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 }
 
 // liveFrame is a row of current activity: the time, users and events of the last five minutes.
-func (d *Datasource) liveFrame(ctx context.Context) (*data.Frame, error) {
-	body, _ := json.Marshal(apiRequest{Metric: "live"})
+func (d *Datasource) liveFrame(ctx context.Context, filters map[string][]string) (*data.Frame, error) {
+	body, _ := json.Marshal(apiRequest{Metric: "live", Filters: filters})
 	raw, _, err := d.call(ctx, http.MethodPost, "/api/v1/query", body)
 	if err != nil {
 		return nil, err
