@@ -343,7 +343,9 @@ func TestLiveStream(t *testing.T) {
 	assert.Equal(t, backend.SubscribeStreamStatusOK, sub.Status)
 	ctx, cancel = context.WithCancel(context.Background())
 	filtered := &packets{}
-	go func() { done <- d.RunStream(ctx, &backend.RunStreamRequest{Path: path}, backend.NewStreamSender(filtered)) }()
+	go func() {
+		done <- d.RunStream(ctx, &backend.RunStreamRequest{Path: path}, backend.NewStreamSender(filtered))
+	}()
 	require.Eventually(t, func() bool { return filtered.count() >= 1 }, 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
