@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
 // CustomMetric is a metric defined in the collector's config (query_api.custom_metrics): events matching a
@@ -122,6 +124,9 @@ func customSQL(q *query, b *sqlb, d CustomMetric, byName map[string]CustomMetric
 	if d.Aggregation == AggregationRatio {
 		parts = []CustomMetric{byName[d.Numerator], byName[d.Denominator]}
 	}
+	if fromFeatureRollup(q, parts) {
+		return customRollupSQL(q, b, parts, unit)
+	}
 	dim := ""
 	if g := q.groupBy(); g != "" {
 		dim = map[string]string{"plugin": "e.plugin_id", "instance": "coalesce(e.instance, '')"}[g] + " AS " + g + ", "
@@ -155,6 +160,68 @@ func customSQL(q *query, b *sqlb, d CustomMetric, byName map[string]CustomMetric
 	selects = append(selects, value+" AS value", "count(DISTINCT user_no) AS users")
 	b.WriteString("SELECT " + strings.Join(selects, ", ") + " FROM x GROUP BY ALL ORDER BY ALL")
 	return append(columns, number("value", unit, ""), colUsers)
+}
+
+// fromFeatureRollup says whether the feature rollup (per day, user and feature: a plugin, an action and a
+// click's item) answers a custom metric: counts of events or of users of an action (of a plugin, of a clicked
+// item), by day or longer in the rollup's days, without team or entity kind filters.
+func fromFeatureRollup(q *query, parts []CustomMetric) bool {
+	if _, _, ok := rollupDays(q, featureActivity, q.from, q.to); !ok || len(q.filter(FilterTeam)) > 0 || len(q.filter(FilterEntityKind)) > 0 {
+		return false
+	}
+	for _, p := range parts {
+		f := p.Filter
+		action, isActivity := strings.CutPrefix(f.Event, semconv.EventNamePrefix)
+		switch {
+		case p.Aggregation != AggregationCount && p.Aggregation != AggregationDistinctUsers, !isActivity,
+			f.SubjectPrefix != "", f.EntityKind != "", len(f.Attributes) > 0, f.Subject != "" && action != semconv.ActionClick:
+			return false
+		}
+	}
+	return true
+}
+
+// customRollupSQL is customSQL on the feature rollup (the events of the range's partial days included). Each
+// part's filter is a flag of the rows (m0, m1), so that its placeholders bind once, where it is written.
+func customRollupSQL(q *query, b *sqlb, parts []CustomMetric, unit string) []Column {
+	b.WriteString("WITH f AS (SELECT x.lt, x.instance, fn.plugin_id, x.user_no, x.events")
+	flags, finals := make([]string, len(parts)), make([]string, len(parts))
+	for i, p := range parts {
+		action, _ := strings.CutPrefix(p.Filter.Event, semconv.EventNamePrefix)
+		flags[i] = "m" + strconv.Itoa(i)
+		b.WriteString(", (fn.action = " + b.arg(action) + b.in("fn.plugin_id", nonEmpty(p.Filter.Plugin)) +
+			b.in("fn.subject", nonEmpty(p.Filter.Subject)) + ") AS " + flags[i])
+		finals[i] = "sum(events) FILTER (WHERE " + flags[i] + ")"
+		if p.Aggregation == AggregationDistinctUsers {
+			finals[i] = "count(DISTINCT user_no) FILTER (WHERE " + flags[i] + ")"
+		}
+	}
+	b.WriteString(" FROM " + b.from(q, featureActivity, 0, "x") + " JOIN feature_numbers fn USING (feature_no)) ")
+	value := finals[0]
+	if len(finals) == 2 {
+		value = "(" + finals[0] + ")::DOUBLE / nullif(" + finals[1] + ", 0)"
+	}
+	var selects, inner []string
+	var columns []Column
+	if q.Interval != "" {
+		selects, inner, columns = append(selects, b.instant(q, "t")+" AS time"), append(inner, b.localBucket(q, "lt")+" AS t"), append(columns, colTime)
+	}
+	if g := q.groupBy(); g != "" {
+		selects, columns = append(selects, g), append(columns, dimension(g))
+		inner = append(inner, map[string]string{"plugin": "plugin_id", "instance": "instance"}[g]+" AS "+g)
+	}
+	inner = append(inner, value+" AS value", "count(DISTINCT user_no) AS users")
+	selects = append(selects, "value", "users")
+	b.WriteString("SELECT " + strings.Join(selects, ", ") + " FROM (SELECT " + strings.Join(inner, ", ") + " FROM f WHERE " +
+		strings.Join(flags, " OR ") + " GROUP BY ALL) ORDER BY ALL")
+	return append(columns, number("value", unit, ""), colUsers)
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // partialSQL returns a custom metric's aggregate per quarter hour and user (named name, over the events its

@@ -3,6 +3,7 @@ package queryapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,7 +24,15 @@ var testCustomMetrics = []CustomMetric{
 
 func TestCustomMetrics(t *testing.T) {
 	require.NoError(t, ValidateCustomMetrics(testCustomMetrics))
-	f := withOptions(t, setup(t), WithCustomMetrics(testCustomMetrics))
+	forEachStore(t, testCustomMetricsOn)
+}
+
+// rollupCustomMetrics are the custom metrics the feature rollup answers (counts of an action's events or users).
+var rollupCustomMetrics = []string{"docs_readers", "searches", "result_clicks", "click_through"}
+
+func testCustomMetricsOn(t *testing.T, f *fixture) {
+	f = withOptions(t, f, WithCustomMetrics(testCustomMetrics))
+	weekly := f.store.Timezone().String() == berlin.String() // the requests' weeks are Berlin's: the rollup's days
 	type week struct {
 		readers                 map[string]bool
 		minutes, steps, creates float64
@@ -65,6 +74,7 @@ func TestCustomMetrics(t *testing.T) {
 			req := baseRequest(name)
 			req.Interval = "week"
 			res := f.query(t, req)
+			assert.Equal(t, weekly && slices.Contains(rollupCustomMetrics, name), res.Meta.FromRollups, "read from the feature rollup")
 			require.Len(t, res.Rows, 3)
 			for _, row := range res.Rows {
 				w := weeks[row[0].(string)]
