@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // The thresholds of the recommendation rules: each finding states the numbers it rests on, so that a reader can
@@ -89,17 +87,14 @@ func recommend(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error
 	rules := []func(context.Context, *sql.DB, *query, int) ([]finding, error){
 		pluginFindings, lowAdoptionTeams, failingSearchTerms, failingTemplates, onboardingDropOff,
 	}
-	// The rules' queries are independent: DuckDB runs them side by side.
+	// One rule after the other: DuckDB spreads each query over the cores already, and five at once on two cores
+	// took 1.7 times as long (423-448 ms against 216-272 ms at 10 million events).
 	found := make([][]finding, len(rules))
-	g, gctx := errgroup.WithContext(ctx)
 	for i, rule := range rules {
-		g.Go(func() (err error) {
-			found[i], err = rule(gctx, db, q, k)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+		var err error
+		if found[i], err = rule(ctx, db, q, k); err != nil {
+			return nil, err
+		}
 	}
 	var all []finding
 	perKind := map[string]int{}
