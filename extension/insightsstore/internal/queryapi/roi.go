@@ -65,12 +65,13 @@ func roi(q *query, b *sqlb) []Column {
 		}
 		return runs + " * p.per_run"
 	}
-	// t buckets the rollups' rows (lt: their wall-clock day, or an edge event's time).
+	// t buckets the rollups' rows (lt: their wall-clock day, or an edge event's time) in the caller's wall-clock
+	// time: the buckets become instants once grouped (cost.instant), not on each of two million rows (150 ms).
 	t := func() string {
 		if q.Interval == "" {
 			return "0"
 		}
-		return b.instant(q, b.localBucket(q, "lt"))
+		return b.localBucket(q, "lt")
 	}
 	// The uses: template runs (creates of a template), found searches (clicks on a result attributed to a search)
 	// and views of an entity's TechDocs, as the templates, search and techdocs metrics count them.
@@ -95,7 +96,7 @@ func roi(q *query, b *sqlb) []Column {
 	month := strconv.FormatFloat(averageMonthDays*86400, 'f', -1, 64)
 	if q.Interval != "" {
 		end := "timezone(" + b.arg(q.Timezone) + ", buckets.lt + INTERVAL 1 " + q.Interval + ")"
-		b.WriteString("cost AS (SELECT buckets.t, p.monthly * (epoch(least(" + end + ", " + b.arg(q.to) + "::TIMESTAMPTZ)) - epoch(greatest(buckets.t, " +
+		b.WriteString("cost AS (SELECT buckets.lt AS t, buckets.t AS instant, p.monthly * (epoch(least(" + end + ", " + b.arg(q.to) + "::TIMESTAMPTZ)) - epoch(greatest(buckets.t, " +
 			b.arg(q.from) + "::TIMESTAMPTZ))) / " + month + " AS cost FROM p, " + b.buckets(q) + "), ")
 	} else {
 		b.WriteString("cost AS (SELECT 0 AS t, p.monthly * (epoch(" + b.arg(q.to) + "::TIMESTAMPTZ) - epoch(" + b.arg(q.from) + "::TIMESTAMPTZ)) / " +
@@ -120,7 +121,7 @@ func roi(q *query, b *sqlb) []Column {
 	}
 	timeColumn := ""
 	if q.Interval != "" {
-		timeColumn, order, columns = "cost.t AS time, ", append([]string{"cost.t"}, order...), append([]Column{colTime}, columns...)
+		timeColumn, order, columns = "cost.instant AS time, ", append([]string{"cost.instant"}, order...), append([]Column{colTime}, columns...)
 	}
 	// A team's share of the cost is its share of the active users.
 	share := "cost.cost * s.users / total.users"
