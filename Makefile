@@ -38,8 +38,8 @@ PLUGIN_BIN := $(DATASOURCE)/dist/gpx_insights_$(shell $(GO) env GOOS)_$(shell $(
 ## and the backend (its end-to-end test starts the built binary as Grafana does, against a collector the
 ## simulator fills)
 test-datasource: plugin-frontend plugin-backend
-	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e $(DATASOURCE)/dashboards); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./dashboards/... ./e2e/... && \
+	@unformatted=$$(gofmt -l $(DATASOURCE)/pkg $(DATASOURCE)/e2e $(DATASOURCE)/dashboards $(DATASOURCE)/internal); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	cd $(DATASOURCE) && CGO_ENABLED=0 $(GO) vet ./pkg/... ./dashboards/... ./internal/... ./e2e/... && \
 		PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) CGO_ENABLED=0 $(GO) test $(BUILDFLAGS) -timeout 10m ./pkg/... ./dashboards/... ./e2e/...
 
 ## screenshots: draw every bundled dashboard from the answers of a collector the simulator seeds (the dashboards'

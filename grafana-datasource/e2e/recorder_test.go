@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insights-collector/insights-collector/grafana-datasource/internal/recording"
 )
 
 // fixtureRows bounds the rows of a recorded answer: the fixtures test the mapping, not the volume.
@@ -30,23 +31,8 @@ type recorder struct {
 	recorded map[string]bool
 }
 
-type exchange struct {
-	Request json.RawMessage `json:"request"`
-	Answer  json.RawMessage `json:"answer"`
-}
-
-// fixture is the file of one metric.
-type fixture struct {
-	Query struct {
-		RefID      string          `json:"refId"`
-		QueryType  string          `json:"queryType"`
-		JSON       json.RawMessage `json:"json"`
-		From       time.Time       `json:"from"`
-		To         time.Time       `json:"to"`
-		IntervalMS int64           `json:"intervalMs"`
-	} `json:"query"`
-	exchange
-}
+// exchange is a request to the query API and its answer.
+type exchange struct{ request, answer json.RawMessage }
 
 // newRecorder starts a recorder in front of the query API when dir is set; nil otherwise (its methods then
 // do nothing).
@@ -74,10 +60,10 @@ func newRecorder(t *testing.T, api, dir string) *recorder {
 		switch {
 		case req.URL.Path == "/api/v1/query" && resp.StatusCode == http.StatusOK:
 			r.mu.Lock()
-			r.log = append(r.log, exchange{Request: body, Answer: trimRows(t, answer)})
+			r.log = append(r.log, exchange{request: body, answer: trimRows(t, answer)})
 			r.mu.Unlock()
 		case req.URL.Path == "/api/v1/metrics" && resp.StatusCode == http.StatusOK:
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "catalogue.json"), indent(t, answer), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, recording.Catalogue), indent(t, answer), 0o644))
 		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v
@@ -113,11 +99,8 @@ func (r *recorder) save(t *testing.T, queries []backend.DataQuery, seen int) {
 			continue
 		}
 		r.recorded[q.QueryType] = true
-		var f fixture
-		f.Query.RefID, f.Query.QueryType, f.Query.JSON = q.RefID, q.QueryType, q.JSON
-		f.Query.From, f.Query.To, f.Query.IntervalMS = q.TimeRange.From, q.TimeRange.To, q.Interval.Milliseconds()
-		f.exchange = sent[i]
-		raw, err := json.Marshal(f)
+		raw, err := json.Marshal(recording.Recording{Request: sent[i].request, Answer: sent[i].answer, Query: recording.Query{
+			RefID: q.RefID, QueryType: q.QueryType, JSON: q.JSON, From: q.TimeRange.From, To: q.TimeRange.To, IntervalMS: q.Interval.Milliseconds()}})
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(r.dir, q.QueryType+".json"), indent(t, raw), 0o644))
 	}

@@ -15,29 +15,16 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// recorded is a metric's fixture: the query Grafana sent, the request the plugin made of it and the real query
-// API's answer (its first rows), recorded by the dashboards' smoke test (make datasource-fixtures).
-type recorded struct {
-	Query struct {
-		RefID      string          `json:"refId"`
-		QueryType  string          `json:"queryType"`
-		JSON       json.RawMessage `json:"json"`
-		From       time.Time       `json:"from"`
-		To         time.Time       `json:"to"`
-		IntervalMS int64           `json:"intervalMs"`
-	} `json:"query"`
-	Request json.RawMessage `json:"request"`
-	Answer  json.RawMessage `json:"answer"`
-}
+	"github.com/insights-collector/insights-collector/grafana-datasource/internal/recording"
+)
 
 const recordings = "testdata/metrics"
 
 // Every metric of the query API's catalogue: the request the plugin makes of a real panel's query, and the frames
 // it makes of the real answer (golden files beside the recordings; go test ./pkg/plugin -update rewrites them).
 func TestEveryMetricAsRecorded(t *testing.T) {
-	catalogue, err := os.ReadFile(filepath.Join(recordings, "catalogue.json"))
+	catalogue, err := os.ReadFile(filepath.Join(recordings, recording.Catalogue))
 	require.NoError(t, err)
 	var listing struct{ Metrics []struct{ Name string } }
 	require.NoError(t, json.Unmarshal(catalogue, &listing))
@@ -46,7 +33,7 @@ func TestEveryMetricAsRecorded(t *testing.T) {
 		t.Run(m.Name, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(recordings, m.Name+".json"))
 			require.NoError(t, err, "every metric has a recording: make datasource-fixtures")
-			var rec recorded
+			var rec recording.Recording
 			require.NoError(t, json.Unmarshal(raw, &rec))
 			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
