@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,4 +139,48 @@ func TestThePluginIncludesTheSuite(t *testing.T) {
 		got = append(got, inc.Type+" "+inc.Name+" "+inc.Path)
 	}
 	assert.Equal(t, want, got)
+}
+
+// A drill-down link lands on a dashboard of the suite, on variables that dashboard has.
+func TestDrillDownsLandOnTheSuite(t *testing.T) {
+	type board struct {
+		UID        string
+		Templating struct{ List []struct{ Name string } }
+		Panels     []struct {
+			Title       string
+			FieldConfig struct {
+				Defaults struct{ Links []struct{ URL string } }
+			}
+		}
+	}
+	boards := map[string]board{}
+	for _, d := range Suite() {
+		raw, err := os.ReadFile(filepath.Join(committed, d.File))
+		require.NoError(t, err)
+		var b board
+		require.NoError(t, json.Unmarshal(raw, &b))
+		boards[b.UID] = b
+	}
+	link := regexp.MustCompile(`^/d/([^?]+)\?(.*)$`)
+	links := 0
+	for _, b := range boards {
+		for _, p := range b.Panels {
+			for _, l := range p.FieldConfig.Defaults.Links {
+				m := link.FindStringSubmatch(l.URL)
+				require.NotNil(t, m, "%s / %s: %s is a link to a dashboard", b.UID, p.Title, l.URL)
+				target, ok := boards[m[1]]
+				require.True(t, ok, "%s / %s links to %s, not a dashboard of the suite", b.UID, p.Title, m[1])
+				for _, param := range strings.Split(m[2], "&") {
+					name, found := strings.CutPrefix(strings.SplitN(param, "=", 2)[0], "var-")
+					if !found {
+						continue
+					}
+					assert.True(t, slices.ContainsFunc(target.Templating.List, func(v struct{ Name string }) bool { return v.Name == name }),
+						"%s / %s sets var-%s, which %s does not have", b.UID, p.Title, name, m[1])
+				}
+				links++
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, links, 3)
 }

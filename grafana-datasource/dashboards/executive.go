@@ -60,12 +60,14 @@ func executiveOverview() *dashboard.DashboardBuilder {
 		WithRow(row("Where should the platform team act?")).
 		WithPanel(ranking("Top plugins",
 			"Distinct users of each plugin over the range (plugin_adoption: users), the ten most used.",
-			unitCount, "users", inInstance(query("plugin_adoption").top(10)))).
+			unitCount, "users", inInstance(query("plugin_adoption").top(10))).
+			DataLinks(drillDown("The plugin's features and health", "insights-plugins", varPlugin, "plugin"))).
 		WithPanel(sorted(gaugeCells(dataTable("Teams at risk",
 			"Teams by adoption (active members / catalog members), lowest first, with growth against the previous "+
 				"period and the quartile among all teams (team_comparison).",
 			unitNone, inInstance(query("team_comparison"))).
-			WithTransformation(organize("team", "adoption", "active_members", "members", "growth", "quartile")), "adoption"),
+			WithTransformation(organize("team", "adoption", "active_members", "members", "growth", "quartile")).
+			DataLinks(drillDown("The team's adoption and onboarding", "insights-teams", varTeam, "team")), "adoption"),
 			"adoption", false)).
 		WithPanel(dataTable("Unusual days",
 			"Days of the last two weeks when a plugin's daily users fell outside the 95% interval of a damped "+

@@ -147,3 +147,11 @@ func matrix(rowField, columnField, valueField string) dashboard.DataTransformerC
 	return dashboard.DataTransformerConfig{Id: "groupingToMatrix", Options: map[string]any{
 		"rowField": rowField, "columnField": columnField, "valueField": valueField, "emptyValue": "null"}}
 }
+
+// drillDown links a panel's rows to another dashboard of the suite, for the row's value of a field as that
+// dashboard's variable, keeping the time range, the data source and the instance.
+func drillDown(title, uid, variable, field string) []cog.Builder[dashboard.DashboardLink] {
+	url := "/d/" + uid + "?var-" + variable + "=${__data.fields." + field + "}&${__url_time_range}&${" + varDatasource +
+		":queryparam}&${" + varInstance + ":queryparam}"
+	return []cog.Builder[dashboard.DashboardLink]{dashboard.NewDashboardLinkBuilder(title).Type(dashboard.DashboardLinkTypeLink).Url(url)}
+}

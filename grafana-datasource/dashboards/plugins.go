@@ -17,7 +17,8 @@ func pluginsFeatures() *dashboard.DashboardBuilder {
 				"sparkline (plugin_adoption joined with active_users by plugin and day).",
 			unitNone, chosen(query("plugin_adoption")), chosen(query("active_users").every("day").by("plugin"))).
 			WithTransformation(dashboard.DataTransformerConfig{Id: "timeSeriesTable", Options: map[string]any{}}).
-			WithTransformation(join("plugin")), "share", "retention").Span(widthFull)).
+			WithTransformation(join("plugin")).
+			DataLinks(drillDown("The plugin's backend health", "insights-health", varPlugin, "plugin")), "share", "retention").Span(widthFull)).
 		WithPanel(timeSeries("Daily users per plugin",
 			"Distinct users of each plugin per day: users with an event the plugin emitted (active_users by plugin).",
 			unitCount, chosen(query("active_users").every("day").by("plugin")))).

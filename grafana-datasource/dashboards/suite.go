@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -67,6 +68,11 @@ func (d Dashboard) JSON() ([]byte, error) {
 		switch {
 		case p.Panel != nil:
 			p.Panel.Id = &id
+			if p.Panel.FieldConfig != nil {
+				for j := range p.Panel.FieldConfig.Defaults.Links { // a data link has no place in the controls
+					p.Panel.FieldConfig.Defaults.Links[j].Placement = nil
+				}
+			}
 		case p.RowPanel != nil:
 			p.RowPanel.Id = id
 		}
@@ -81,7 +87,8 @@ func (d Dashboard) JSON() ([]byte, error) {
 	if err := enc.Encode(built); err != nil {
 		return nil, fmt.Errorf("encode %s: %w", d.File, err)
 	}
-	return out.Bytes(), nil
+	// The SDK's own marshallers escape &, < and > in URLs; the file reads better with them as they are.
+	return []byte(strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">").Replace(out.String())), nil
 }
 
 // newDashboard starts a dashboard with the suite's defaults: the shared tag and links dropdown, a shared
