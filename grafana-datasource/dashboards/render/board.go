@@ -69,7 +69,8 @@ func ReadBoard(raw []byte) (Board, error) {
 	return b, nil
 }
 
-// cellOption is the table cell type a panel's overrides give fields (gauge, color-background), by matcher.
+// cellTypes are the table cell types a panel's overrides give its fields (gauge, color-background): by field
+// name, and for every number field.
 func (p Panel) cellTypes() (byName map[string]string, byNumber string) {
 	byName = map[string]string{}
 	for _, o := range p.FieldConfig.Overrides {

@@ -469,7 +469,7 @@ func drawBarGauge(c draw.Canvas, p Panel, frames []*data.Frame) {
 		x0 := c.Min.X + labelWidth
 		x1 := x0 + (barMax-x0)*vg.Length(v/math.Max(hi, 1e-12))
 		bar := vg.Rectangle{Min: vg.Point{X: x0, Y: y - rowHeight*0.3}, Max: vg.Point{X: x1, Y: y + rowHeight*0.3}}
-		c.FillPolygon(withAlpha(panelEdge, 0xff), corners(vg.Rectangle{Min: bar.Min, Max: vg.Point{X: barMax, Y: bar.Max.Y}}))
+		c.FillPolygon(panelEdge, corners(vg.Rectangle{Min: bar.Min, Max: vg.Point{X: barMax, Y: bar.Max.Y}})) // the unfilled rest
 		c.FillPolygon(palette[0], corners(bar))
 		c.FillText(textStyle(11, palette[0], draw.XRight, draw.YCenter), vg.Point{X: c.Max.X, Y: y}, format(v, unitOf(field, p)))
 	}
@@ -546,7 +546,7 @@ func drawTable(c draw.Canvas, p Panel, frames []*data.Frame) {
 	for j := 0; j < columns; j++ {
 		c.FillText(header, vg.Point{X: c.Min.X + vg.Length(j)*colWidth + 2, Y: c.Max.Y - rowHeight/2}, clip(f.Fields[j].Name, int(colWidth/6.5)))
 	}
-	lows, highs := fieldRanges(f)
+	lo, hi := numberRange(f)
 	rows := min(len(order), int((c.Max.Y-c.Min.Y)/rowHeight)-1)
 	for r := 0; r < rows; r++ {
 		i := order[r]
@@ -566,7 +566,7 @@ func drawTable(c draw.Canvas, p Panel, frames []*data.Frame) {
 			cell := vg.Rectangle{Min: vg.Point{X: x0 + 1, Y: y - rowHeight/2 + 1}, Max: vg.Point{X: x0 + colWidth - 1, Y: y + rowHeight/2 - 1}}
 			switch kind {
 			case "color-background":
-				c.FillPolygon(heat((v-lows[j])/math.Max(highs[j]-lows[j], 1e-12)), corners(cell))
+				c.FillPolygon(heat((v-lo)/math.Max(hi-lo, 1e-12)), corners(cell))
 			case "gauge":
 				bar := cell
 				bar.Max.X = bar.Min.X + (cell.Max.X-cell.Min.X)*vg.Length(math.Max(0, math.Min(1, v)))
@@ -607,9 +607,9 @@ func sortRows(f *data.Frame, p Panel) []int {
 	return order
 }
 
-func fieldRanges(f *data.Frame) (lows, highs []float64) {
-	lows, highs = make([]float64, len(f.Fields)), make([]float64, len(f.Fields))
-	lo, hi := math.Inf(1), math.Inf(-1) // a heat matrix shares one scale
+// numberRange is the smallest and largest number of a table, for its colour scale.
+func numberRange(f *data.Frame) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1) // a heat matrix shares one scale
 	for _, field := range f.Fields {
 		for i := 0; i < field.Len(); i++ {
 			if v, ok := number(field, i); ok {
@@ -617,10 +617,7 @@ func fieldRanges(f *data.Frame) (lows, highs []float64) {
 			}
 		}
 	}
-	for j := range f.Fields {
-		lows[j], highs[j] = lo, hi
-	}
-	return lows, highs
+	return lo, hi
 }
 
 // heat is Grafana's continuous yellow-to-blue scheme at t in [0, 1].
