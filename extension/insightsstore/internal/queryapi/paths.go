@@ -166,15 +166,34 @@ func paths(q *query, b *sqlb) []Column {
 				"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= "+depth))
 	default:
 		if p.Anchor != nil {
+			// One row per session: the nodes at the anchor and the depth steps after it (k: the k-th), so that
+			// the edges need neither a row per step nor a join of the steps with themselves.
+			nodes := make([]string, p.Depth+1)
+			for k := range nodes {
+				at := "i = a + " + strconv.Itoa(k)
+				nodes[k] = "CASE WHEN bool_or(" + at + ") THEN " + nodeOf("any_value(raw) FILTER (WHERE "+at+")") + " END AS n" + strconv.Itoa(k) // none: ended
+			}
 			b.WriteString("WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
-				"w AS (SELECT st.*, i - a + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a AND a + " + depth +
-				" GROUP BY u, s, i) st JOIN anchor USING (u, s)) ")
+				"p AS (SELECT u, s, " + strings.Join(nodes, ", ") + " FROM " + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) " +
+				"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s, a) ")
+			parts := make([]string, p.Depth)
+			for k := range parts {
+				source, target := "n"+strconv.Itoa(k), "n"+strconv.Itoa(k+1)
+				parts[k] = "SELECT " + strconv.Itoa(k+1) + " AS step, " + source + " AS source, coalesce(" + target + ", " + b.arg(pathEnd) +
+					") AS target, u FROM p WHERE " + source + " IS NOT NULL"
+			}
+			b.WriteString(edges(strings.Join(parts, " UNION ALL ")))
+			return pathColumns()
 		} else { // from the first step
 			b.WriteString("WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) ")
 		}
 		b.WriteString(edges("SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, w.u FROM w LEFT JOIN w w2 " +
 			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth))
 	}
+	return pathColumns()
+}
+
+func pathColumns() []Column {
 	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
 		number("sessions", "sessions", ""), colUsers}
 }
