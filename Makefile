@@ -59,7 +59,8 @@ editor-screenshots: $(DATASOURCE)/node_modules/.package-lock.json
 datasource-fixtures: plugin-backend
 	cd $(DATASOURCE) && INSIGHTS_RECORD=$(CURDIR)/$(DATASOURCE)/pkg/plugin/testdata/metrics PLUGIN_BIN=$(CURDIR)/$(PLUGIN_BIN) \
 		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryDashboardPanelAnswers ./e2e/ && \
-		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryMetricAsRecorded ./pkg/plugin -update
+		{ CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryMetricAsRecorded ./pkg/plugin -update >/dev/null || true; } && \
+		CGO_ENABLED=0 $(GO) test -count=1 -run TestEveryMetricAsRecorded ./pkg/plugin # the golden checker fails as it rewrites
 
 ## dashboards: regenerate the bundled Grafana dashboards (grafana-datasource/dashboards, in Go) into
 ## grafana-datasource/src/dashboards; a test fails when the committed JSON drifts from the code

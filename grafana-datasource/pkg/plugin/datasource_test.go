@@ -76,8 +76,9 @@ func newCollector(t *testing.T) *collector {
 				"meta": map[string]any{"metric": "active_users", "suppressed_rows": 2, "k_anonymity": 5}})
 		case req.Metric == "live":
 			writeJSON(w, http.StatusOK, map[string]any{
-				"columns": []map[string]any{{"name": "active_users", "type": "number", "unit": "users"}, {"name": "events", "type": "number", "unit": "events"}},
-				"rows":    [][]any{{7, 42}}, "meta": map[string]any{"metric": "live"}})
+				"columns": []map[string]any{{"name": "active_users", "type": "number", "unit": "users"}, {"name": "events", "type": "number", "unit": "events"},
+					{"name": "events_per_minute", "type": "number", "unit": "events/min"}},
+				"rows": [][]any{{7, 42, 8.4}}, "meta": map[string]any{"metric": "live"}})
 		case req.Metric == "plugin_adoption":
 			writeJSON(w, http.StatusOK, map[string]any{
 				"columns": []map[string]any{{"name": "plugin", "type": "string"}, {"name": "users", "type": "number", "unit": "users"},
@@ -321,6 +322,9 @@ func TestLiveStream(t *testing.T) {
 	users, _ := frame.FieldByName("active_users")
 	require.NotNil(t, users)
 	assert.Equal(t, 7.0, users.At(0))
+	rate, _ := frame.FieldByName("events_per_minute")
+	require.NotNil(t, rate)
+	assert.Equal(t, 8.4, rate.At(0))
 
 	// A live panel's query names the channel it then follows.
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("L", "live", `{}`, time.Minute)}})
@@ -329,7 +333,7 @@ func TestLiveStream(t *testing.T) {
 	first := resp.Responses["L"].Frames[0]
 	assert.Equal(t, "ds/insights/live", first.Meta.Channel)
 	assert.Equal(t, data.FrameTypeTimeSeriesWide, first.Meta.Type, "the stream's first point, as a time series panel draws it")
-	assert.Equal(t, []string{"time", "active_users", "events"}, fieldNames(first))
+	assert.Equal(t, []string{"time", "active_users", "events", "events_per_minute"}, fieldNames(first))
 	// With filters, the channel's path carries them, and the stream asks for that instance's activity only.
 	resp, err = d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("F", "live", `{"filters": {"instance": ["portal-eu"], "plugin": ["*"]}}`, time.Minute)}})

@@ -96,20 +96,19 @@ func (d *Datasource) liveFrame(ctx context.Context, filters map[string][]string)
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return nil, fmt.Errorf("the collector's answer is not a result table: %w", err)
 	}
-	var users, events float64
+	totals := map[string]float64{}
 	for _, row := range res.Rows { // one row (or one per plugin): the totals
 		for i, c := range res.Columns {
-			if v, ok := row[i].(float64); ok && c.Name == "active_users" {
-				users += v
-			} else if ok && c.Name == "events" {
-				events += v
+			if v, ok := row[i].(float64); ok {
+				totals[c.Name] += v
 			}
 		}
 	}
 	frame := data.NewFrame(livePath,
 		data.NewField("time", nil, []time.Time{time.Now().UTC()}),
-		data.NewField("active_users", nil, []float64{users}).SetConfig(&data.FieldConfig{Unit: "short", Description: "users active in the last 5 minutes"}),
-		data.NewField("events", nil, []float64{events}).SetConfig(&data.FieldConfig{Unit: "short", Description: "events in the last 5 minutes"}))
+		data.NewField("active_users", nil, []float64{totals["active_users"]}).SetConfig(&data.FieldConfig{Unit: "short", Description: "users active in the last 5 minutes"}),
+		data.NewField("events", nil, []float64{totals["events"]}).SetConfig(&data.FieldConfig{Unit: "short", Description: "events in the last 5 minutes"}),
+		data.NewField("events_per_minute", nil, []float64{totals["events_per_minute"]}).SetConfig(&data.FieldConfig{Unit: "short", Description: "events per minute over the last 5 minutes"}))
 	return frame, nil
 }
 

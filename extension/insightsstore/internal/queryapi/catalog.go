@@ -80,6 +80,8 @@ var (
 	colTime   = Column{Name: "time", Type: typeTime, Description: "start of the bucket, in the requested time zone's calendar"}
 	colUsers  = Column{Name: "users", Type: typeNumber, Unit: "users", Description: "distinct users"}
 	colEvents = Column{Name: "events", Type: typeNumber, Unit: "events"}
+	// colEventsPerMinute is live's rate: events of its window per minute.
+	colEventsPerMinute = Column{Name: "events_per_minute", Type: typeNumber, Unit: "events/min", Description: "events / the window's minutes"}
 )
 
 func dimension(name string) Column { return Column{Name: name, Type: typeString} }
@@ -231,9 +233,9 @@ func metrics() []*Metric {
 		},
 		{
 			Name:        "live",
-			Description: "Users active in the last 5 minutes (from and to are ignored).",
+			Description: "Users active in the last 5 minutes, their events and the events' rate (from and to are ignored).",
 			NoTimeRange: true, Filters: CommonFilters, GroupBy: []string{"plugin"},
-			Columns:     []Column{dimension("plugin (with group_by)"), number("active_users", "users", ""), colEvents},
+			Columns:     []Column{dimension("plugin (with group_by)"), number("active_users", "users", ""), colEvents, colEventsPerMinute},
 			UsersColumn: "active_users", Role: RoleViewer, build: live,
 		},
 		{
@@ -493,14 +495,15 @@ func live(q *query, b *sqlb) []Column {
 	recent := &query{Request: q.Request}
 	recent.to = q.now
 	recent.from = q.now.Add(-liveWindow)
+	perMinute := "count(*) / " + strconv.FormatFloat(liveWindow.Minutes(), 'f', -1, 64) + " AS events_per_minute"
 	if q.groupBy() == "plugin" {
-		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " +
+		b.WriteString("SELECT e.plugin_id AS plugin, count(DISTINCT e.user_no) AS active_users, count(*) AS events, " + perMinute + " FROM events e WHERE " +
 			analyticsdb.ActivitySQL("e.") + " AND " + b.eventFilters(recent, 0) + " GROUP BY 1 ORDER BY 2 DESC")
-		return []Column{dimension("plugin"), number("active_users", "users", ""), colEvents}
+		return []Column{dimension("plugin"), number("active_users", "users", ""), colEvents, colEventsPerMinute}
 	}
-	b.WriteString("SELECT count(DISTINCT e.user_no) AS active_users, count(*) AS events FROM events e WHERE " +
+	b.WriteString("SELECT count(DISTINCT e.user_no) AS active_users, count(*) AS events, " + perMinute + " FROM events e WHERE " +
 		analyticsdb.ActivitySQL("e.") + " AND " + b.eventFilters(recent, 0))
-	return []Column{number("active_users", "users", ""), colEvents}
+	return []Column{number("active_users", "users", ""), colEvents, colEventsPerMinute}
 }
 
 func rawEvents(q *query, b *sqlb) []Column {

@@ -745,6 +745,7 @@ func TestLiveAndEvents(t *testing.T) {
 		require.Len(t, res.Rows, 1)
 		assert.Equal(t, float64(len(users)), res.Rows[0][0])
 		assert.Equal(t, float64(events), res.Rows[0][1])
+		assert.InDelta(t, float64(events)/liveWindow.Minutes(), res.Rows[0][2], 1e-9, "events per minute")
 
 		req := baseRequest("events")
 		req.Limit = 10
