@@ -3,6 +3,7 @@ package sessionizationprocessor
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/insights-collector/insights-collector/internal/semconv"
@@ -19,8 +20,8 @@ type event struct {
 	userAttr uint8  // which attribute identifies the user
 }
 
-// session is an open session. It is kept small (128 bytes, ~300 with its id, the map entry and the user):
-// plugins and resources are interned, times are milliseconds, routes share the events' strings.
+// session is an open session. It is kept small (128 bytes, ~280 with its id, the map entry and the user):
+// plugins, resources and routes are interned, times are milliseconds.
 type session struct {
 	id, prevID  string
 	startMs     int64 // the first event's time as it was seen: the session's id-like start, never moved
@@ -120,6 +121,7 @@ type tracker struct {
 	active                     int
 	newID                      func(startMs int64) string
 	plugins                    interner
+	routes                     map[string]string // interned routes: the sessions on one page share its string
 	dirty                      map[string]bool // users changed since the state was last persisted; nil without storage
 }
 
@@ -128,8 +130,26 @@ func newTracker(cfg *Config, newID func(int64) string) *tracker {
 	return &tracker{
 		gap: cfg.InactivityGap.Milliseconds(), maxDuration: cfg.MaxDuration.Milliseconds(), lateness: cfg.AllowedLateness.Milliseconds(),
 		loc: loc, splitAtMidnight: cfg.SplitAtMidnight, trustClient: cfg.TrustClientSessions,
-		users: map[string]*user{}, newID: newID, plugins: newInterner(),
+		users: map[string]*user{}, newID: newID, plugins: newInterner(), routes: map[string]string{},
 	}
+}
+
+// maxRoutes bounds the route table (~5 MB of paths): when it is full it starts again, and the sessions keep
+// the strings they hold.
+const maxRoutes = 65536
+
+// route returns the shared copy of a route. A copy, not the event's string: that would pin the decoded request
+// it came from for as long as the session lasts.
+func (t *tracker) route(path string) string {
+	if r, ok := t.routes[path]; ok {
+		return r
+	}
+	if len(t.routes) >= maxRoutes {
+		clear(t.routes)
+	}
+	r := strings.Clone(path)
+	t.routes[r] = r
+	return r
 }
 
 // observe assigns an event of a user to a session, ending and starting sessions as it must.
@@ -226,10 +246,12 @@ func (t *tracker) add(s *session, ev *event, now int64) stamp {
 	st := stamp{id: s.id, prevID: s.prevID, startMs: s.startMs, seq: s.events}
 	if ev.navigate {
 		s.navigates++
-		if s.entry == "" {
-			s.entry = ev.subject
+		if s.exit != ev.subject {
+			s.exit = t.route(ev.subject)
 		}
-		s.exit = ev.subject
+		if s.entry == "" {
+			s.entry = s.exit
+		}
 		if (s.pages == 0 || plugin != s.lastPage) && s.pages < math.MaxUint16 {
 			s.pages++
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,4 +144,23 @@ func TestEviction(t *testing.T) {
 	assert.Nil(t, tr.users["b"].cur)
 	assert.NotNil(t, tr.users["c"].cur)
 	assert.Contains(t, rec.log, "end a s1 "+semconv.SessionEndEvicted+" events=1 span=0s plugins=[]")
+}
+
+func TestRoutesAreShared(t *testing.T) {
+	tr := testTracker()
+	rec := &recorder{}
+	for i, user := range []string{"a", "b"} {
+		path := fmt.Sprintf("/catalog/default/component/%s", "svc") // a string of its own per event
+		ev := event{ts: at(time.Duration(i) * time.Minute), navigate: true, subject: path}
+		tr.observe(user, &ev, ev.ts, rec)
+	}
+	a, b := tr.users["a"].cur, tr.users["b"].cur
+	assert.Equal(t, "/catalog/default/component/svc", a.entry)
+	assert.Same(t, unsafe.StringData(a.entry), unsafe.StringData(b.exit), "one copy of the route for both sessions")
+
+	for i := range maxRoutes {
+		tr.route(fmt.Sprint(i))
+	}
+	assert.Len(t, tr.routes, 1, "a full table starts again")
+	assert.Equal(t, "/catalog/default/component/svc", a.exit, "sessions keep their routes")
 }
