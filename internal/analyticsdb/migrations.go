@@ -457,6 +457,15 @@ INSERT INTO page_views SELECT ts, coalesce(instance, ''), user_no, session_start
 FROM events WHERE action = 'navigate' AND session_page IS NOT NULL AND session_view IS NOT NULL AND session_start_ms IS NOT NULL
 AND user_no IS NOT NULL ORDER BY ts;
 `},
+	{16, "page views with their route pattern", `
+-- The kind of page a view is (routePattern: no query or fragment; the namespace and name of catalog, TechDocs and
+-- template pages replaced), computed at ingest: three regular expressions per step cost the paths metric 0.17 s
+-- of a 0.25 s walk by route over a month.
+ALTER TABLE page_views ADD COLUMN route VARCHAR;
+UPDATE page_views SET route = regexp_replace(regexp_replace(regexp_replace(subject, '[?#].*$', ''),
+	'^/(catalog|docs)/[^/]+/([^/]+)/[^/]+', '/\1/:namespace/\2/:name'),
+	'^/create/templates/[^/]+/[^/]+', '/create/templates/:namespace/:name');
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

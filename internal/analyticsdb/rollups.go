@@ -346,7 +346,11 @@ func (a *dailyAggregates) addPageView(row []driver.Value, instance string, user 
 	page, ok2 := row[sessionPageAt].(int64)
 	view, ok3 := row[sessionViewAt].(int64)
 	if ok1 && ok2 && ok3 {
-		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt]})
+		var route driver.Value
+		if subject, ok := row[subjectAt].(string); ok {
+			route = routePattern(subject)
+		}
+		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt], route})
 	}
 }
 

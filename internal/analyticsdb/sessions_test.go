@@ -99,8 +99,8 @@ func TestDerivedEventsAreNotActivity(t *testing.T) {
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users WHERE last_seen = ?`, now.Add(-48*time.Hour)))
 }
 
-// Page views the sessionization processor numbered are kept in page_views, as the migration that created the
-// table copies them from the events; erasure removes them.
+// Page views the sessionization processor numbered are kept in page_views with their route pattern, as the
+// migrations that created the table and its routes fill it from the events; erasure removes them.
 func TestPageViews(t *testing.T) {
 	s, _ := openStore(t)
 	ld := plog.NewLogs()
@@ -122,19 +122,23 @@ func TestPageViews(t *testing.T) {
 	}
 	_, err := s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
-	const views = `SELECT list(plugin_id || ' ' || page || ' ' || view ORDER BY page) FROM page_views`
+	const views = `SELECT list(plugin_id || ' ' || page || ' ' || view || ' ' || route ORDER BY page) FROM page_views`
 	var atIngest []any
 	require.NoError(t, s.DB().QueryRow(views).Scan(&atIngest))
-	assert.Equal(t, []any{"catalog 1 1", "techdocs 2 2"}, atIngest)
+	assert.Equal(t, []any{"catalog 1 1 /catalog", "techdocs 2 2 /docs/:namespace/component/:name"}, atIngest)
 
 	_, err = s.DB().Exec(`DELETE FROM page_views`)
 	require.NoError(t, err)
+	// Migration 15's copy, into the columns it knew, then migration 16's routes.
 	i := slices.IndexFunc(migrations, func(m migration) bool { return m.version == 15 })
-	_, err = s.DB().Exec(migrations[i].sql[strings.Index(migrations[i].sql, "INSERT"):])
+	copySQL := migrations[i].sql[strings.Index(migrations[i].sql, "SELECT"):]
+	_, err = s.DB().Exec(`INSERT INTO page_views (ts, instance, user_no, session_start_ms, page, view, plugin_id, subject) ` + copySQL)
+	require.NoError(t, err)
+	_, err = s.DB().Exec(migrations[i+1].sql[strings.Index(migrations[i+1].sql, "UPDATE"):])
 	require.NoError(t, err)
 	var rebuilt []any
 	require.NoError(t, s.DB().QueryRow(views).Scan(&rebuilt))
-	assert.Equal(t, atIngest, rebuilt, "the migration copies what the store writes")
+	assert.Equal(t, atIngest, rebuilt, "the migrations copy what the store writes")
 
 	deleted, err := s.EraseUser(context.Background(), "k1.ana")
 	require.NoError(t, err)

@@ -98,14 +98,6 @@ func (q *query) normalisedPaths() Paths {
 	return p
 }
 
-// routeSQL generalises a page path: no query or fragment, and the namespace and name of catalog, docs and
-// template pages replaced, so that a node is a kind of page rather than one entity's.
-func routeSQL(subject string) string {
-	path := "regexp_replace(" + subject + ", '[?#].*$', '')"
-	path = "regexp_replace(" + path + ", '^/(catalog|docs)/[^/]+/([^/]+)/[^/]+', '/\\1/:namespace/\\2/:name')"
-	return "regexp_replace(" + path + ", '^/create/templates/[^/]+/[^/]+', '/create/templates/:namespace/:name')"
-}
-
 // sessionReach bounds how far a session reaches beyond the range: the sessionization processor's longest session.
 const sessionReach = 24 * time.Hour
 
@@ -115,14 +107,12 @@ const sessionReach = 24 * time.Hour
 // no window over the views: the anchors from the few views that match one, then the steps near them.
 func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
-	// raw is what a step's node is made of; nodeOf makes it on the few rows of a walk rather than on every view
-	// (a route's three regular expressions cost 0.5 s over a month of views).
+	// raw is what a step's node is made of: the plugin, or the route pattern the store gave the view at ingest.
 	raw, numbering := "pv.plugin_id", "pv.page"
-	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
 	if p.Node == NodeRoute {
-		raw, numbering = "pv.subject", "pv.view"
-		nodeOf = func(raw string) string { return "coalesce(" + routeSQL(raw) + ", '(unknown)')" }
+		raw, numbering = "pv.route", "pv.view"
 	}
+	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
 	// views selects the page views of the sessions that began in the range (a session is its user u and its
 	// start s, both numbers: no session id to hash or join; i is the step), read up to a session's length after
 	// the range so that the sessions still open at its end are whole. Each use is its own scan of page_views (the
