@@ -142,7 +142,7 @@ func paths(q *query, b *sqlb) []Column {
 		parts := make([]string, p.Depth)
 		for i := range parts {
 			k := strconv.Itoa(i + 1)
-			parts[i] = "CASE WHEN bool_or(i = " + k + ") THEN " + nodeOf("any_value(raw) FILTER (WHERE i = "+k+")") + " END" // none: skipped
+			parts[i] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE i = " + k + ")" // none: skipped
 		}
 		b.WriteString("WITH j AS (SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
 			"FROM " + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s) " +
@@ -161,11 +161,11 @@ func paths(q *query, b *sqlb) []Column {
 			nodes := make([]string, p.Depth+1)
 			for k := range nodes {
 				at := "i = a + " + strconv.Itoa(k)
-				nodes[k] = "CASE WHEN bool_or(" + at + ") THEN " + nodeOf("any_value(raw) FILTER (WHERE "+at+")") + " END AS n" + strconv.Itoa(k) // none: ended
+				nodes[k] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE " + at + ") AS n" + strconv.Itoa(k) // none: ended
 			}
 			b.WriteString("WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
 				"p AS (SELECT u, s, " + strings.Join(nodes, ", ") + " FROM " + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) " +
-				"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s, a) ")
+				"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s) ")
 			parts := make([]string, p.Depth)
 			for k := range parts {
 				source, target := "n"+strconv.Itoa(k), "n"+strconv.Itoa(k+1)
