@@ -122,7 +122,7 @@ type tracker struct {
 	newID                      func(startMs int64) string
 	plugins                    interner
 	routes                     map[string]string // interned routes: the sessions on one page share its string
-	dirty                      map[string]bool // users changed since the state was last persisted; nil without storage
+	dirty                      map[string]bool   // users changed since the state was last persisted; nil without storage
 }
 
 func newTracker(cfg *Config, newID func(int64) string) *tracker {
