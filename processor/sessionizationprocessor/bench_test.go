@@ -50,7 +50,7 @@ func BenchmarkSessionize(b *testing.B) {
 			attrs.EnsureCapacity(12)
 			attrs.PutStr(semconv.AttrUserHash, users[(round*100+i)%benchSessions])
 			attrs.PutStr(semconv.AttrAction, "navigate")
-			// A string of its own per event, as a decoded request holds it: a session's entry and exit keep theirs.
+			// A string of its own per event, as a decoded request holds it: the route table keeps one copy.
 			attrs.PutStr(semconv.AttrSubject, fmt.Sprintf("/catalog/default/component/service-%d", (round*100+i)%997))
 			attrs.PutStr(semconv.AttrPluginID, plugins[i%len(plugins)])
 			attrs.PutStr(semconv.AttrEventID, "0193a0f0-5b7e-7cde-8f00-0123456789ab")

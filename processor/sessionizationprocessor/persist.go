@@ -97,7 +97,8 @@ func (p *sessionizer) decodeUser(b []byte) (*user, error) {
 	u := &user{prev: past{id: r.Str(), first: r.Varint(), last: r.Varint(), ended: r.Varint()}}
 	if r.Byte() == 1 {
 		s := &session{userAttr: r.Byte()}
-		s.id, s.prevID, s.entry, s.exit = r.Str(), r.Str(), r.Str(), r.Str()
+		s.id, s.prevID = r.Str(), r.Str()
+		s.entry, s.exit = p.tracker.route(r.Str()), p.tracker.route(r.Str())
 		s.startMs, s.first, s.last, s.lastArrival = r.Varint(), r.Varint(), r.Varint(), r.Varint()
 		s.events, s.navigates = uint32(r.Varint()), uint32(r.Varint())
 		first := r.Str()

@@ -220,6 +220,7 @@ func TestRestartContinuesTheSession(t *testing.T) {
 	end := second.sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	assert.Equal(t, "k1.bo", end.Attributes().AsRaw()[semconv.AttrUserHash])
 	assert.Equal(t, t0.Add(time.Minute), end.Timestamp().AsTime())
+	assert.Equal(t, "/", end.Attributes().AsRaw()[semconv.AttrSessionEntryRoute], "the route restored")
 	assert.Equal(t, "portal-eu", second.sink.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().AsRaw()[semconv.ResourceInstance])
 
 	out := second.process(t, batch(ev{"k1.ana", "navigate", "search", "/search", 30 * time.Minute}))

@@ -141,6 +141,9 @@ const maxRoutes = 65536
 // route returns the shared copy of a route. A copy, not the event's string: that would pin the decoded request
 // it came from for as long as the session lasts.
 func (t *tracker) route(path string) string {
+	if path == "" {
+		return ""
+	}
 	if r, ok := t.routes[path]; ok {
 		return r
 	}
