@@ -85,7 +85,7 @@ func BenchmarkAppendOnly(b *testing.B) {
 	s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), MemoryLimit: "512MB"})
 	require.NoError(b, err)
 	defer s.Close(context.Background())
-	_, rows, _ := s.eventRows(ld, now)
+	_, rows, _, _ := s.eventRows(ld, now)
 	for _, row := range rows {
 		row[ingestBatchAt] = int64(1)
 	}

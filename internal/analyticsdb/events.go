@@ -50,6 +50,29 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrUserTeams, "teams", kindStrings},
 	{semconv.AttrSessionID, "session_id", kindString},
 	{semconv.AttrSessionPreviousID, "session_previous_id", kindString},
+	{semconv.AttrSourceFormat, "source_format", kindString},
+	{semconv.AttrEngagementScore, "engagement_score", kindDouble},
+	{semconv.AttrEngagementTier, "engagement_tier", kindString},
+	{semconv.AttrFeatureFlagKey, "feature_flag_key", kindJSON},
+	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
+}
+
+// addedAttrColumns are the processors' attributes of an event that migrations 8 to 13 added at the end of the
+// table (migrations 9 to 13 are the ones the comments name).
+var addedAttrColumns = []attrColumn{
+	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
+	{semconv.AttrSessionSequence, "session_sequence", kindInt},
+	{semconv.AttrFeatureFlagWeight, "feature_flag_weight", kindDouble}, // migration 10
+	{semconv.AttrEntityOwner, "entity_owner", kindString},              // migration 12
+	{semconv.AttrSessionPage, "session_page", kindInt},                 // migration 13
+	{semconv.AttrSessionView, "session_view", kindInt},
+}
+
+// detailAttrColumns are the contract's attributes most events lack (an audit event's fields, the request's
+// address and agent, corrected timestamps, late and client sessions, a tier change's previous tier): typed
+// columns of event_details (migration 17), a row for each event that has one of them. DuckDB spends on a NULL
+// nearly what it spends on a value, so mostly empty columns in the events table would cost every event.
+var detailAttrColumns = []attrColumn{
 	{semconv.AttrClientAddress, "client_address", kindString},
 	{semconv.AttrUserAgent, "user_agent", kindString},
 	{semconv.AttrURLFull, "url_full", kindString},
@@ -59,28 +82,22 @@ var eventAttrColumns = []attrColumn{
 	{semconv.AttrAuditSeverity, "audit_severity", kindString},
 	{semconv.AttrAuditStatus, "audit_status", kindString},
 	{semconv.AttrAuditActor, "audit_actor", kindString},
-	{semconv.AttrSourceFormat, "source_format", kindString},
 	{semconv.AttrTimestampFallback, "timestamp_fallback", kindString},
 	{semconv.AttrTimestampOriginal, "timestamp_original", kindString},
-	{semconv.AttrEngagementScore, "engagement_score", kindDouble},
-	{semconv.AttrEngagementTier, "engagement_tier", kindString},
-	{semconv.AttrFeatureFlagKey, "feature_flag_key", kindJSON},
-	{semconv.AttrFeatureFlagVariant, "feature_flag_variant", kindJSON},
-}
-
-// addedAttrColumns are the processors' attributes of an event that migrations 8 to 13 added at the end of the
-// table.
-var addedAttrColumns = []attrColumn{
-	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
-	{semconv.AttrSessionSequence, "session_sequence", kindInt},
 	{semconv.AttrSessionLate, "session_late", kindBool},
 	{semconv.AttrSessionClientID, "session_client_id", kindString},
-	{semconv.AttrEngagementPreviousTier, "engagement_previous_tier", kindString}, // migration 9
-	{semconv.AttrFeatureFlagWeight, "feature_flag_weight", kindDouble},           // migration 10
-	{semconv.AttrEntityOwner, "entity_owner", kindString},                        // migration 12
-	{semconv.AttrSessionPage, "session_page", kindInt},                           // migration 13
-	{semconv.AttrSessionView, "session_view", kindInt},
+	{semconv.AttrEngagementPreviousTier, "engagement_previous_tier", kindString},
 }
+
+// detailColumns is the event_details table's columns, in its order: the event's id, time and user number, then
+// the attributes.
+var detailColumns = func() []string {
+	cols := []string{"event_id", "ts", "user_no"}
+	for _, c := range detailAttrColumns {
+		cols = append(cols, c.column)
+	}
+	return cols
+}()
 
 // eventResourceColumns are the resource attributes with a column.
 var eventResourceColumns = []attrColumn{
@@ -118,18 +135,23 @@ var (
 	sessionViewAt  = slices.Index(eventColumns, "session_view")
 )
 
-// attrColumnAt maps each attribute with a column to the column's position in an event row.
+// attrColumnAt maps each attribute with a column to the column's position in an event row, or in its
+// details row.
 var attrColumnAt = func() map[string]attrPosition {
 	m := map[string]attrPosition{}
 	for _, c := range append(slices.Clone(eventAttrColumns), addedAttrColumns...) {
-		m[c.attr] = attrPosition{slices.Index(eventColumns, c.column), c.kind}
+		m[c.attr] = attrPosition{at: slices.Index(eventColumns, c.column), kind: c.kind}
+	}
+	for _, c := range detailAttrColumns {
+		m[c.attr] = attrPosition{at: slices.Index(detailColumns, c.column), kind: c.kind, detail: true}
 	}
 	return m
 }()
 
 type attrPosition struct {
-	at   int
-	kind valueKind
+	at     int
+	kind   valueKind
+	detail bool // a column of event_details
 }
 
 // Rejection says why a record could not be stored.
@@ -152,7 +174,7 @@ type WriteResult struct {
 // session.end events fill the sessions table (once per session id) instead of the events; its session.start
 // events are skipped (the session's row has its start).
 func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (WriteResult, error) {
-	res, rows, sessions := s.eventRows(ld, now)
+	res, rows, sessions, details := s.eventRows(ld, now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fresh := rows[:0]
@@ -166,7 +188,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	if len(fresh) == 0 && len(sessions) == 0 {
 		return res, nil
 	}
-	searches, err := s.writeRows(ctx, fresh, sessions)
+	searches, err := s.writeRows(ctx, fresh, sessions, details)
 	for _, n := range []numbers{&s.users, &s.entities, &s.features} {
 		if err != nil {
 			n.rollback()
@@ -190,8 +212,8 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 }
 
 // writeRows numbers the rows' users, entities and features, attributes their discovers to searches and stores
-// them with their rollups in one transaction; it returns the write's latest search per session.
-func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value) (map[string]search, error) {
+// them with their details and rollups in one transaction; it returns the write's latest search per session.
+func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value, details map[duckdb.UUID][]driver.Value) (map[string]search, error) {
 	s.numberUsers(rows)
 	searches, err := s.attributeSearches(ctx, rows)
 	if err != nil {
@@ -211,6 +233,9 @@ func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value) 
 		if err := s.appendRows("events", rows); err != nil {
 			return err
 		}
+		if err := s.appendRows("event_details", detailRows(rows, details)); err != nil {
+			return err
+		}
 		if err := s.insertRows("sessions", sessions); err != nil {
 			return err
 		}
@@ -218,11 +243,13 @@ func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value) 
 	})
 }
 
-// eventRows converts the log records to event rows and session rows, counting what is not stored: rejected
-// records, records that are not events, and events repeated within the write (two senders, two formats).
-func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.Value, [][]driver.Value) {
+// eventRows converts the log records to event rows, their details rows by event id and session rows, counting
+// what is not stored: rejected records, records that are not events, and events repeated within the write (two
+// senders, two formats).
+func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.Value, [][]driver.Value, map[duckdb.UUID][]driver.Value) {
 	var res WriteResult
 	var rows, sessions [][]driver.Value
+	details := map[duckdb.UUID][]driver.Value{}
 	ids := map[duckdb.UUID]bool{}
 	index := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -232,7 +259,7 @@ func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.
 			records := rl.ScopeLogs().At(j).LogRecords()
 			for k := 0; k < records.Len(); k++ {
 				lr := records.At(k)
-				var row []driver.Value
+				var row, detail []driver.Value
 				var err error
 				switch lr.EventName() {
 				case semconv.EventSessionEnd:
@@ -241,7 +268,7 @@ func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.
 					}
 				case semconv.EventSessionStart: // the session's row has its start
 				default:
-					row, err = eventRow(lr, resource, now)
+					row, detail, err = eventRow(lr, resource, now)
 				}
 				switch {
 				case err != nil:
@@ -254,28 +281,32 @@ func (s *Store) eventRows(ld plog.Logs, now time.Time) (WriteResult, [][]driver.
 				default:
 					ids[row[0].(duckdb.UUID)] = true
 					rows = append(rows, row)
+					if detail != nil {
+						details[row[0].(duckdb.UUID)] = detail
+					}
 				}
 				index++
 			}
 		}
 	}
-	return res, rows, sessions
+	return res, rows, sessions, details
 }
 
-// eventRow converts a log record to a row of the events table; nil (and no error) for a record that is not
-// an event.
-func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.Value, error) {
+// eventRow converts a log record to a row of the events table and, when it has attributes of event_details, a
+// row of that table (its id, time and user number filled in as it is written); nil (and no error) for a
+// record that is not an event.
+func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) (row, details []driver.Value, err error) {
 	if lr.EventName() == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	attrs := lr.Attributes()
 	idValue, ok := attrs.Get(semconv.AttrEventID)
 	if !ok {
-		return nil, fmt.Errorf("event %q has no %s", lr.EventName(), semconv.AttrEventID)
+		return nil, nil, fmt.Errorf("event %q has no %s", lr.EventName(), semconv.AttrEventID)
 	}
 	id, err := uuid.Parse(idValue.AsString())
 	if err != nil {
-		return nil, fmt.Errorf("event %q: %s %q is not a UUID", lr.EventName(), semconv.AttrEventID, idValue.AsString())
+		return nil, nil, fmt.Errorf("event %q: %s %q is not a UUID", lr.EventName(), semconv.AttrEventID, idValue.AsString())
 	}
 	observed := now
 	if lr.ObservedTimestamp() != 0 {
@@ -286,7 +317,7 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 		ts = lr.Timestamp().AsTime()
 	}
 
-	row := make([]driver.Value, len(eventColumns))
+	row = make([]driver.Value, len(eventColumns))
 	row[0], row[1], row[2], row[3] = duckdb.UUID(id), ts, observed, lr.EventName()
 	if action, ok := semconv.ActionOf(lr.EventName()); ok {
 		row[actionAt] = action // events named backstage.<action> always have one
@@ -298,6 +329,13 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 			if k != semconv.AttrEventID {
 				rest[k] = v.AsRaw()
 			}
+			return true
+		}
+		if pos.detail {
+			if details == nil {
+				details = make([]driver.Value, len(detailColumns))
+			}
+			details[pos.at] = columnValue(pos.kind, v)
 			return true
 		}
 		row[pos.at] = columnValue(pos.kind, v)
@@ -313,11 +351,27 @@ func eventRow(lr plog.LogRecord, resource pcommon.Map, now time.Time) ([]driver.
 	if len(rest) > 0 {
 		raw, err := json.Marshal(rest)
 		if err != nil {
-			return nil, fmt.Errorf("event %s: encode attributes: %w", id, err)
+			return nil, nil, fmt.Errorf("event %s: encode attributes: %w", id, err)
 		}
 		row[attributesAt] = string(raw)
 	}
-	return row, nil
+	return row, details, nil
+}
+
+// detailRows gives the details rows of the events about to be stored, with the events' ids, times and user
+// numbers.
+func detailRows(rows [][]driver.Value, details map[duckdb.UUID][]driver.Value) [][]driver.Value {
+	if len(details) == 0 {
+		return nil
+	}
+	var out [][]driver.Value
+	for _, row := range rows {
+		if d, ok := details[row[0].(duckdb.UUID)]; ok {
+			d[0], d[1], d[2] = row[0], row[tsAt], row[userNoAt]
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // userKey is the identity the metrics count: the pseudonym, else the plain id, else the anonymous id.

@@ -29,6 +29,7 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 	defer s.mu.Unlock()
 	filters := []tableFilter{
 		{"events", "ts < ?"},
+		{"event_details", "ts < ?"},
 		{"sessions", "end_ts < ?"},
 		{"backend_requests", "ts < ?"},
 		{"backend_metrics", "ts < ?"},
@@ -46,10 +47,12 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 // (user.hash), or the plain id / anonymous id of events stored before anonymization.
 func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 	const number = "user_no = (SELECT user_no FROM user_numbers WHERE user_key = $1)"
+	const events = "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	filters := []tableFilter{
-		{"events", "user_key = $1 OR user_hash = $1 OR user_id = $1 OR anonymous_id = $1"},
+		{"event_details", "event_id IN (SELECT event_id FROM events WHERE " + events + ")"}, // before the events
+		{"events", events},
 		{"sessions", "user_key = $1"},
 		{"users", number},
 		{"page_views", number},

@@ -94,7 +94,7 @@ func TestDerivedEventsAreNotActivity(t *testing.T) {
 	res, err := s.WriteLogs(context.Background(), ld, now)
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Stored)
-	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events WHERE event_name = ? AND engagement_previous_tier = 'casual'`, semconv.EventEngagementTierChange))
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM events JOIN event_details USING (event_id) WHERE event_name = ? AND engagement_previous_tier = 'casual'`, semconv.EventEngagementTierChange))
 	assert.Equal(t, 1, count(t, s, `SELECT sum(events)::INTEGER FROM user_daily`), "one day of activity")
 	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM users WHERE last_seen = ?`, now.Add(-48*time.Hour)))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/insights-collector/insights-collector/internal/backstagesamples"
@@ -238,7 +239,8 @@ func TestCompactRollups(t *testing.T) {
 // Every attribute of the contract has a typed column, and the writers append the tables' columns in order.
 func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
 	s, _ := openStore(t)
-	for table, columns := range map[string][]string{"events": eventColumns, "backend_requests": requestColumns, "backend_metrics": metricColumns} {
+	for table, columns := range map[string][]string{"events": eventColumns, "event_details": detailColumns, "backend_requests": requestColumns,
+		"backend_metrics": metricColumns} {
 		rows, err := s.DB().Query(`SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, table)
 		require.NoError(t, err)
 		var actual []string
@@ -251,7 +253,7 @@ func TestColumnsMatchTheTablesAndTheContract(t *testing.T) {
 		assert.Equal(t, actual, columns, table)
 	}
 	mapped := map[string]bool{semconv.AttrEventID: true}
-	for _, c := range slices.Concat(eventAttrColumns, addedAttrColumns, eventResourceColumns) {
+	for _, c := range slices.Concat(eventAttrColumns, addedAttrColumns, detailAttrColumns, eventResourceColumns) {
 		mapped[c.attr] = true
 	}
 	for _, a := range sessionEndAttributes {
@@ -561,4 +563,67 @@ func TestFailedWriteForgetsItsNumbers(t *testing.T) {
 	}
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM entity_daily LEFT JOIN entity_numbers USING (entity_no) WHERE entity_ref IS NULL`))
 	assert.Zero(t, count(t, s, `SELECT count(*) FROM feature_daily d LEFT JOIN feature_numbers f USING (feature_no) WHERE f.feature_no IS NULL`))
+}
+
+// The contract's rare attributes are stored in event_details, a row for each event that has one, with the
+// event's id, time and user number; the store writes them once, and retention and erasure remove them.
+func TestEventDetails(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, attrs := range []map[string]any{
+		{semconv.AttrUserHash: "k1.ana", semconv.AttrAuditActor: "user:default/ana", semconv.AttrAuditSeverity: "medium",
+			semconv.AttrClientAddress: "10.1.2.0", semconv.AttrSessionLate: true},
+		{semconv.AttrUserHash: "k1.bo"}, // no details
+		{semconv.AttrUserHash: "k1.bo", semconv.AttrEngagementPreviousTier: "casual"},
+	} {
+		lr := records.AppendEmpty()
+		lr.SetEventName("backstage.navigate")
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i-3) * time.Hour)))
+		attrs[semconv.AttrEventID] = fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-00000000020%d", i)
+		require.NoError(t, lr.Attributes().FromRaw(attrs))
+	}
+	for range 2 { // a redelivery stores nothing again
+		_, err := s.WriteLogs(context.Background(), ld, now)
+		require.NoError(t, err)
+	}
+	var actor, severity, address string
+	var late bool
+	require.NoError(t, s.DB().QueryRow(`SELECT d.audit_actor, d.audit_severity, d.client_address, d.session_late FROM event_details d
+		JOIN events e USING (event_id) WHERE e.user_key = 'k1.ana' AND d.ts = e.ts AND d.user_no = e.user_no`).Scan(&actor, &severity, &address, &late))
+	assert.Equal(t, []any{"user:default/ana", "medium", "10.1.2.0", true}, []any{actor, severity, address, late})
+	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM event_details`), "a row per event that has details")
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM events WHERE attributes IS NOT NULL`), "not in the attributes JSON either")
+
+	deleted, err := s.EraseUser(context.Background(), "k1.ana")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), deleted["event_details"])
+	deleted, err = s.DeleteOlderThan(context.Background(), now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), deleted["event_details"])
+	assert.Zero(t, count(t, s, `SELECT count(*) FROM event_details`))
+}
+
+// Migration 17 moves the rare attributes of the events already stored into event_details.
+func TestMigrationMovesTheRareAttributes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v16.duckdb")
+	db, err := sql.Open("duckdb", path)
+	require.NoError(t, err)
+	i := slices.IndexFunc(migrations, func(m migration) bool { return m.version == 17 })
+	_, err = applyMigrations(context.Background(), db, migrations[:i])
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO events (event_id, ts, observed_ts, event_name, user_key, user_no, audit_actor, http_method, session_late, ingest_batch) VALUES
+		('00000000-0000-0000-0000-000000000001', '2026-11-01 10:00:00+00', now(), 'backstage.audit', 'k1.ana', 1, 'user:default/ana', 'POST', NULL, 1),
+		('00000000-0000-0000-0000-000000000002', '2026-11-01 11:00:00+00', now(), 'backstage.navigate', 'k1.ana', 1, NULL, NULL, NULL, 1)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := Open(context.Background(), Options{Path: path})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	var id, actor, method string
+	require.NoError(t, s.DB().QueryRow(`SELECT event_id::VARCHAR, audit_actor, http_method FROM event_details`).Scan(&id, &actor, &method))
+	assert.Equal(t, []string{"00000000-0000-0000-0000-000000000001", "user:default/ana", "POST"}, []string{id, actor, method})
+	assert.Equal(t, 1, count(t, s, `SELECT count(*) FROM event_details`), "only the event that had one")
+	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM events`))
 }
