@@ -117,14 +117,17 @@ func startCollectorWith(t *testing.T, dataDir string, configs []string, env ...s
 	require.NoError(t, c.cmd.Start())
 	go func() { c.exited <- c.cmd.Wait() }()
 	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
-	require.Eventually(t, func() bool {
+	healthy := assert.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + health + "/")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 90*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", c.output.String())
+	}, 90*time.Second, 100*time.Millisecond)
+	if !healthy { // the output as it is now, not as it was when the wait began
+		t.Fatalf("the collector did not become healthy:\n%s", c.output.String())
+	}
 	return c
 }
 
