@@ -58,7 +58,7 @@ var eventAttrColumns = []attrColumn{
 }
 
 // addedAttrColumns are the processors' attributes of an event that migrations 8 to 13 added at the end of the
-// table (migrations 9 to 13 are the ones the comments name).
+// table.
 var addedAttrColumns = []attrColumn{
 	{semconv.AttrSessionStartMs, "session_start_ms", kindInt},
 	{semconv.AttrSessionSequence, "session_sequence", kindInt},
