@@ -2,7 +2,10 @@ package analyticsdb
 
 import (
 	"context"
+	"database/sql/driver"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -73,26 +76,72 @@ func cpuTime() time.Duration {
 // timer) appended to the events table and committed, with no deduplication, numbering, rollups or checkpoint
 // of ours. What it costs is DuckDB's append, WAL and commit alone.
 func BenchmarkAppendOnly(b *testing.B) {
-	cfg := simulator.DefaultConfig()
-	cfg.Users, cfg.Days, cfg.Intensity = 2000, 1, 8
-	cfg.Start = now.AddDate(0, 0, -1)
-	world, err := simulator.NewWorld(cfg)
-	require.NoError(b, err)
-	const batch = 5000
-	occs := world.Day(0)[:batch]
-	ld := wireformat.OTLP(occs)
-	normalize.OTLP(ld, &normalize.Options{MaxEventAge: 10 * 24 * time.Hour}, &normalize.Request{Received: now})
-	s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), MemoryLimit: "512MB"})
-	require.NoError(b, err)
-	defer s.Close(context.Background())
-	_, rows, _, _ := s.eventRows(ld, now)
-	for _, row := range rows {
-		row[ingestBatchAt] = int64(1)
-	}
+	s, rows := benchEventRows(b)
 	b.ReportAllocs()
 	cpuStart := cpuTime()
 	for b.Loop() {
 		require.NoError(b, s.inTx(context.Background(), func() error { return s.appendRows("events", rows) }))
 	}
-	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
+	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*len(rows)), "cpu-ns/event")
+}
+
+// BenchmarkInsertSelect is the floor under BenchmarkAppendOnly: DuckDB alone, with no Go in the loop. The same
+// event rows are staged once in a temporary table; each iteration inserts them (5,000 rows, or 32 copies of
+// them: more than one row group) into a table of the events' columns, or of a group of them, in a
+// transaction, and the checkpoint that writes them out is counted.
+func BenchmarkInsertSelect(b *testing.B) {
+	ctx := context.Background()
+	s, rows := benchEventRows(b)
+	_, err := s.writeConn.ExecContext(ctx, "CREATE TEMP TABLE staged AS FROM events LIMIT 0")
+	require.NoError(b, err)
+	require.NoError(b, s.appendRows("staged", rows))
+	groups := []struct{ name, columns string }{
+		{"every column", "*"},
+		{"id and time", "event_id, ts"},
+		{"11 filled strings", "event_name, user_key, action, subject, plugin_id, extension_id, entity_ref, entity_kind, user_id, source_format, service_name"},
+		{"18 empty columns", "route_ref, user_hash, anonymous_id, session_previous_id, engagement_score, engagement_tier, feature_flag_key, " +
+			"feature_flag_variant, environment, instance, user_no, search_term, session_start_ms, session_sequence, feature_flag_weight, " +
+			"entity_owner, session_page, session_view"},
+	}
+	for _, copies := range []int{1, 32} {
+		for i, g := range groups {
+			b.Run(fmt.Sprintf("rows=%d/%s", copies*len(rows), g.name), func(b *testing.B) {
+				table := fmt.Sprintf("floor_%d_%d", copies, i)
+				_, err := s.writeConn.ExecContext(ctx, "CREATE TABLE "+table+" AS SELECT "+g.columns+" FROM events LIMIT 0")
+				require.NoError(b, err)
+				insert := "INSERT INTO " + table + " SELECT " + g.columns + " FROM staged" + strings.Repeat(" UNION ALL SELECT "+g.columns+" FROM staged", copies-1)
+				cpuStart := cpuTime()
+				for b.Loop() {
+					require.NoError(b, s.inTx(ctx, func() error {
+						_, err := s.writeConn.ExecContext(ctx, insert)
+						return err
+					}))
+				}
+				_, err = s.writeConn.ExecContext(ctx, "CHECKPOINT")
+				require.NoError(b, err)
+				b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*copies*len(rows)), "cpu-ns/event")
+				_, err = s.writeConn.ExecContext(ctx, "DROP TABLE "+table)
+				require.NoError(b, err)
+			})
+		}
+	}
+}
+
+// benchEventRows opens a store in a temporary directory and builds the event rows of 5,000 simulated events.
+func benchEventRows(b *testing.B) (*Store, [][]driver.Value) {
+	cfg := simulator.DefaultConfig()
+	cfg.Users, cfg.Days, cfg.Intensity = 2000, 1, 8
+	cfg.Start = now.AddDate(0, 0, -1)
+	world, err := simulator.NewWorld(cfg)
+	require.NoError(b, err)
+	ld := wireformat.OTLP(world.Day(0)[:5000])
+	normalize.OTLP(ld, &normalize.Options{MaxEventAge: 10 * 24 * time.Hour}, &normalize.Request{Received: now})
+	s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), MemoryLimit: "512MB"})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close(context.Background()) })
+	_, rows, _, _ := s.eventRows(ld, now)
+	for _, row := range rows {
+		row[ingestBatchAt] = int64(1)
+	}
+	return s, rows
 }
