@@ -3,6 +3,7 @@ package queryapi
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ type Metric struct {
 	NeedsSeries bool
 	// build writes the statement and returns the result's columns.
 	build func(q *query, b *sqlb) []Column
+	// size, when set, runs before build and reads what the statement's shape depends on (how many groups).
+	size func(ctx context.Context, db *sql.DB, q *query) error
 	// post, when set, turns the statement's rows into the result (statistics computed in Go).
 	post func(q *query, res *Result)
 	// derive, instead of build, computes the result from other metrics' (q.inner).
@@ -116,7 +119,7 @@ func metrics() []*Metric {
 				number("wau", "users", "interval=day: distinct users over the trailing 7 days"),
 				number("mau", "users", "interval=day: distinct users over the trailing 28 days"),
 				number("stickiness", "ratio", "interval=day: active_users / mau")},
-			UsersColumn: "active_users", Role: RoleViewer, build: activeUsers,
+			UsersColumn: "active_users", Role: RoleViewer, build: activeUsers, size: sizeUserBitmaps,
 		},
 		{
 			Name:        "new_vs_returning",
@@ -277,10 +280,46 @@ func activeUsers(q *query, b *sqlb) []Column {
 		return []Column{colTime, number("active_users", "users", "")}
 	}
 	column := map[string]string{"plugin": "plugin_id", "instance": "instance"}[dim]
+	distinct := "count(DISTINCT user_no)"
+	if q.userBitmaps {
+		distinct = "bit_count(bitstring_agg(user_no))"
+	}
 	b.WriteString("SELECT " + b.instant(q, "lt") + " AS time, " + dim + ", active_users FROM (SELECT " + b.localBucket(q, "lt") + " AS lt, " +
-		column + " AS " + dim + ", count(DISTINCT user_no) AS active_users FROM " + b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2) ORDER BY 1, 3 DESC")
+		column + " AS " + dim + ", " + distinct + " AS active_users FROM " + b.activity(q, 0, dim == "plugin") + " GROUP BY 1, 2) ORDER BY 1, 3 DESC")
 	return []Column{colTime, dimension(dim), number("active_users", "users", "")}
 }
+
+// maxUserBitmapBytes bounds the memory of the bitmaps sizeUserBitmaps allows.
+const maxUserBitmapBytes = 64 << 20
+
+// sizeUserBitmaps decides whether active users per bucket and plugin (or instance) are counted as bitmaps: one
+// per group, a bit per user number (DuckDB's bitstring_agg, its range the column's statistics). That counts the
+// 90 days of daily users per plugin that anomalies read in 13–18 ms against 50–56 ms for count(DISTINCT), but
+// its memory is groups × user numbers / 8, so only while that stays small: the groups are bounded by the
+// buckets times the plugins (every plugin of an activity event has a feature number) or the instances.
+func sizeUserBitmaps(ctx context.Context, db *sql.DB, q *query) error {
+	values := map[string]string{
+		"plugin":   "SELECT count(DISTINCT plugin_id) FROM feature_numbers",
+		"instance": "SELECT count(DISTINCT instance) FROM users",
+	}[q.groupBy()]
+	if values == "" {
+		return nil
+	}
+	var users, perBucket int64
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(user_no), 0) FROM user_numbers), ("+values+")").Scan(&users, &perBucket); err != nil {
+		return fmt.Errorf("count the groups of %s: %w", q.Metric, err)
+	}
+	var groups int64
+	for t := bucketStart(q, q.from); t.Before(q.to); t = addBuckets(q, t, 1) {
+		groups += perBucket + 1 // and the group without a plugin (instance)
+	}
+	q.userBitmaps = userBitmapsFit(groups, users)
+	return nil
+}
+
+// userBitmapsFit says whether a bitmap of users bits (and its state's overhead) per group stays under
+// maxUserBitmapBytes.
+func userBitmapsFit(groups, users int64) bool { return groups*(users/8+64) <= maxUserBitmapBytes }
 
 func newVsReturning(q *query, b *sqlb) []Column {
 	// First sightings in wall-clock time too: one conversion per user rather than per active user and bucket.

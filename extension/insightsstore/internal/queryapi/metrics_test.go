@@ -3,6 +3,7 @@ package queryapi
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -424,6 +425,67 @@ func TestActiveUsersWeeklyByPlugin(t *testing.T) {
 			assert.Equal(t, float64(len(want[k])), row[2], "%v", k)
 		}
 	})
+}
+
+// TestActiveUsersBitmaps: a breakdown of active users counted as bitmaps (what sizeUserBitmaps picks while
+// they fit) gives the rows count(DISTINCT) gives, whatever the interval, breakdown and rollup time zone.
+func TestActiveUsersBitmaps(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		for _, interval := range []string{"hour", "day", "week"} {
+			for _, dim := range []string{"plugin", "instance"} {
+				req := baseRequest("active_users")
+				req.Interval, req.GroupBy = interval, []string{dim}
+				q, err := validate(req, Catalog(), queryTo)
+				require.NoError(t, err)
+				q.rollupTZ, _ = time.LoadLocation(f.rollupTZ)
+				require.NoError(t, sizeUserBitmaps(context.Background(), f.store.DB(), q))
+				require.True(t, q.userBitmaps, "80 users' bitmaps fit")
+				byBitmaps := rowsOf(t, f.store.DB(), q)
+				q.userBitmaps = false
+				byDistinct := rowsOf(t, f.store.DB(), q)
+				require.NotEmpty(t, byDistinct)
+				assert.ElementsMatch(t, byDistinct, byBitmaps, "%s by %s (ties in any order)", interval, dim)
+			}
+		}
+	})
+}
+
+func TestUserBitmapsFit(t *testing.T) {
+	tests := []struct {
+		name          string
+		groups, users int64
+		want          bool
+	}{
+		{"90 days of 10 plugins, 2,000 users", 90 * 11, 2000, true},
+		{"a year of 50 plugins, 100,000 users", 365 * 51, 100_000, false},
+		{"a year of days, 10,000 users", 365 * 11, 10_000, true},
+		{"hours of a quarter, 20 plugins, 50,000 users", 90 * 24 * 21, 50_000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, userBitmapsFit(tt.groups, tt.users)) })
+	}
+}
+
+// rowsOf runs a metric's statement as built, without the API's conversions.
+func rowsOf(t *testing.T, db *sql.DB, q *query) [][]any {
+	t.Helper()
+	var b sqlb
+	columns := q.metric.build(q, &b)
+	rows, err := db.QueryContext(context.Background(), b.String(), b.args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		row := make([]any, len(columns))
+		ptrs := make([]any, len(row))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		out = append(out, row)
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
 
 func TestNewVsReturning(t *testing.T) {

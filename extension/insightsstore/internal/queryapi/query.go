@@ -154,7 +154,9 @@ type query struct {
 	rollupTZ *time.Location // the days of the store's daily rollups
 	inner    *query         // the metric a derived metric works on
 	value    ValueModel     // what the roi metric counts
-	catalog  map[string]*Metric
+	// userBitmaps: count distinct users as bitmaps (see sizeUserBitmaps).
+	userBitmaps bool
+	catalog     map[string]*Metric
 }
 
 // validate checks a request against the metric catalogue.

@@ -52,9 +52,14 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	if q.metric.derive != nil {
 		return q.metric.derive(ctx, db, q, k)
 	}
+	start := time.Now()
+	if q.metric.size != nil {
+		if err := q.metric.size(ctx, db, q); err != nil {
+			return nil, err
+		}
+	}
 	var b sqlb
 	columns := q.metric.build(q, &b)
-	start := time.Now()
 	rows, err := db.QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.Metric, err)
