@@ -113,6 +113,11 @@ func startWorld(t *testing.T, repo string, w world) (queryAPI string, live func(
 	cmd.Stdout, cmd.Stderr = output, output
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the collector's output:\n%s", output)
+		}
+	})
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + health + "/")
 		if err != nil {

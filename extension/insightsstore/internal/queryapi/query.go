@@ -154,8 +154,9 @@ type query struct {
 	rollupTZ *time.Location // the days of the store's daily rollups
 	inner    *query         // the metric a derived metric works on
 	value    ValueModel     // what the roi metric counts
-	// userBitmaps: count distinct users as bitmaps (see sizeUserBitmaps).
-	userBitmaps bool
+	// userNumbers, when positive, is the highest user number: count distinct users as bitmaps of that many bits
+	// (see sizeUserBitmaps).
+	userNumbers int64
 	catalog     map[string]*Metric
 }
 

@@ -48,19 +48,33 @@ type Meta struct {
 }
 
 // run executes a validated query.
+// queryer is the connection pool, or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	if q.metric.derive != nil {
 		return q.metric.derive(ctx, db, q, k)
 	}
 	start := time.Now()
+	var source queryer = db
 	if q.metric.size != nil {
-		if err := q.metric.size(ctx, db, q); err != nil {
+		// The sizes and the statement in one transaction: they see the same data.
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", q.Metric, err)
+		}
+		defer func() { _ = tx.Rollback() }() // it only read
+		if err := q.metric.size(ctx, tx, q); err != nil {
 			return nil, err
 		}
+		source = tx
 	}
 	var b sqlb
 	columns := q.metric.build(q, &b)
-	rows, err := db.QueryContext(ctx, b.String(), b.args...)
+	rows, err := source.QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.Metric, err)
 	}
