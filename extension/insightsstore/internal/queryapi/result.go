@@ -47,13 +47,13 @@ type Meta struct {
 	Models []ModelInfo `json:"models,omitempty"`
 }
 
-// run executes a validated query.
 // queryer is the connection pool, or a transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// run executes a validated query.
 func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	if q.metric.derive != nil {
 		return q.metric.derive(ctx, db, q, k)
