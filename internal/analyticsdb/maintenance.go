@@ -36,6 +36,7 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 		{"users", "last_seen < ?"},
 		{"audit_log", "ts < ?"},
 		{"page_views", "ts < ?"},
+		{sessionSteps, "session_start_ms < epoch_ms(?::TIMESTAMPTZ)"},
 	}
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, pastDay})
@@ -56,6 +57,7 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 		{"sessions", "user_key = $1"},
 		{"users", number},
 		{"page_views", number},
+		{sessionSteps, number},
 	}
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, number})
@@ -110,10 +112,11 @@ var wholeTable = time.Unix(0, 0).UTC()
 
 // CompactRollups merges the rows of each key that separate writes left behind in the rollups. It works a day at
 // a time, and only on the days writes have touched since the last run (rollup_days), so that each transaction
-// stays small whatever the size of the store.
+// stays small whatever the size of the store; then it builds session_steps for the days of sessions that have
+// new page views.
 func (s *Store) CompactRollups(ctx context.Context) error {
 	for _, r := range compacted {
-		days, err := s.touchedDays(ctx, r.table)
+		days, err := markedDays(ctx, s.db, r.table)
 		if err != nil {
 			return err
 		}
@@ -123,13 +126,23 @@ func (s *Store) CompactRollups(ctx context.Context) error {
 			}
 		}
 	}
+	days, err := markedDays(ctx, s.db, sessionSteps)
+	if err != nil {
+		return err
+	}
+	for _, day := range days {
+		if err := s.buildSessionSteps(ctx, day); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-func (s *Store) touchedDays(ctx context.Context, table string) ([]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT day FROM rollup_days WHERE rollup = ? ORDER BY day`, table)
+// markedDays returns the days rollup_days holds for a table: the days to compact, or to build (session_steps).
+func markedDays(ctx context.Context, q Queryer, table string) ([]time.Time, error) {
+	rows, err := q.QueryContext(ctx, `SELECT day FROM rollup_days WHERE rollup = ? ORDER BY day`, table)
 	if err != nil {
-		return nil, fmt.Errorf("find the days of %s to compact: %w", table, err)
+		return nil, fmt.Errorf("find the marked days of %s: %w", table, err)
 	}
 	defer rows.Close()
 	var days []time.Time

@@ -240,18 +240,19 @@ type instanceUser struct {
 
 // dailyAggregates are the rollup rows of one write, aggregated in Go.
 type dailyAggregates struct {
-	cut        dayCutter
-	entityNos  *numbering[string]
-	featureNos *numbering[feature]
-	users      map[userDay]int64
-	plugins    map[pluginDay]int64
-	entities   map[entityDay]entityCounts
-	features   map[featureDay]int64
-	searches   map[searchDay]searchCounts
-	teams      map[teamDay]teamCounts
-	pageViews  [][]driver.Value      // rows of page_views: the write's numbered page views
-	firstLast  map[instanceUser]seen // users: first and last time per instance and user
-	days       map[int64]bool
+	cut         dayCutter
+	entityNos   *numbering[string]
+	featureNos  *numbering[feature]
+	users       map[userDay]int64
+	plugins     map[pluginDay]int64
+	entities    map[entityDay]entityCounts
+	features    map[featureDay]int64
+	searches    map[searchDay]searchCounts
+	teams       map[teamDay]teamCounts
+	pageViews   [][]driver.Value      // rows of page_views: the write's numbered page views
+	sessionDays []time.Time           // the days of the sessions of pageViews (session_steps)
+	firstLast   map[instanceUser]seen // users: first and last time per instance and user
+	days        map[int64]bool
 }
 
 func newDailyAggregates(loc *time.Location, entities *numbering[string], features *numbering[feature]) *dailyAggregates {
@@ -351,6 +352,9 @@ func (a *dailyAggregates) addPageView(row []driver.Value, instance string, user 
 			route = routePattern(subject)
 		}
 		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt], route})
+		if day := SessionDay(start); !slices.Contains(a.sessionDays, day) {
+			a.sessionDays = append(a.sessionDays, day)
+		}
 	}
 }
 
@@ -472,6 +476,7 @@ func (s *Store) appendRollups(ctx context.Context, a *dailyAggregates) error {
 	if len(tables["users"]) > 0 {
 		marks["users"] = []time.Time{wholeTable}
 	}
+	marks[sessionSteps] = a.sessionDays
 	return s.markDays(ctx, marks)
 }
 

@@ -65,9 +65,9 @@ type Metric struct {
 	NeedsSeries bool
 	// build writes the statement and returns the result's columns.
 	build func(q *query, b *sqlb) []Column
-	// size, when set, runs before build, in the statement's transaction, and reads what the statement's shape
-	// depends on (how many groups).
-	size func(ctx context.Context, db queryer, q *query) error
+	// prepare, when set, runs before build, in the statement's transaction, and reads what the statement's shape
+	// depends on (how many groups, which days session_steps holds).
+	prepare func(ctx context.Context, db queryer, q *query) error
 	// post, when set, turns the statement's rows into the result (statistics computed in Go).
 	post func(q *query, res *Result)
 	// derive, instead of build, computes the result from other metrics' (q.inner).
@@ -120,7 +120,7 @@ func metrics() []*Metric {
 				number("wau", "users", "interval=day: distinct users over the trailing 7 days"),
 				number("mau", "users", "interval=day: distinct users over the trailing 28 days"),
 				number("stickiness", "ratio", "interval=day: active_users / mau")},
-			UsersColumn: "active_users", Role: RoleViewer, build: activeUsers, size: sizeUserBitmaps,
+			UsersColumn: "active_users", Role: RoleViewer, build: activeUsers, prepare: sizeUserBitmaps,
 		},
 		{
 			Name:        "new_vs_returning",

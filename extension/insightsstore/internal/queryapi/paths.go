@@ -1,10 +1,12 @@
 package queryapi
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
 
@@ -49,7 +51,7 @@ func pathsMetric() *Metric {
 		Lenses: []string{LensNext, LensPrevious, LensJourneys}, Filters: []string{FilterInstance},
 		Columns: []Column{ordinal("step", "", "next/previous: 1 is the edge out of (into) the anchor"), dimension("source"), dimension("target"),
 			dimension("source_id"), dimension("target_id"), dimension("journey (journeys)"), number("sessions", "sessions", ""), colUsers},
-		UsersColumn: "users", Role: RoleViewer, build: paths,
+		UsersColumn: "users", Role: RoleViewer, build: paths, prepare: readPendingSessionDays,
 	}
 }
 
@@ -101,27 +103,183 @@ func (q *query) normalisedPaths() Paths {
 // sessionReach bounds how far a session reaches beyond the range: the sessionization processor's longest session.
 const sessionReach = 24 * time.Hour
 
-// paths walks the page views of the sessions that began (their first page view) in the range, by the numbers
-// the sessionization processor gave them: insights.session.page for plugin nodes (a plugin's pages in a row are
-// one step), insights.session.view for route nodes (every view is a step). Numbered at ingest, the walks need
-// no window over the views: the anchors from the few views that match one, then the steps near them.
+// readPendingSessionDays reads, in the statement's transaction, the days session_steps does not yet hold as
+// they are: paths walks their page views instead.
+func readPendingSessionDays(ctx context.Context, db queryer, q *query) error {
+	days, err := analyticsdb.PendingSessionDays(ctx, db)
+	q.pendingSessionDays = days
+	return err
+}
+
+// sessionSpan is a part of the range by where its sessions' steps are read: session_steps, or page_views for
+// the days pending there.
+type sessionSpan struct {
+	from, to time.Time
+	pending  bool
+}
+
+// sessionSpans cuts [from, to) at the pending days (sorted UTC days, see analyticsdb.SessionDay).
+func sessionSpans(from, to time.Time, pending []time.Time) []sessionSpan {
+	var out []sessionSpan
+	add := func(lo, hi time.Time, pending bool) {
+		switch n := len(out); {
+		case !lo.Before(hi):
+		case n > 0 && out[n-1].pending == pending && out[n-1].to.Equal(lo):
+			out[n-1].to = hi
+		default:
+			out = append(out, sessionSpan{lo, hi, pending})
+		}
+	}
+	at := from
+	for _, day := range pending {
+		lo, hi := later(day, at), earlier(day.Add(24*time.Hour), to)
+		if lo.Before(hi) {
+			add(at, lo, false)
+			add(lo, hi, true)
+			at = hi
+		}
+	}
+	add(at, to, false)
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// paths walks the sessions that began (their first page view) in the range: a row per session from
+// session_steps (its steps as lists, built by the store's maintenance), and, for the days still pending there,
+// from page_views (walkViews). Each span gives the same rows — (step, source, target, u), or (u, journey) — and
+// the counts are taken over their union.
 func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
+	var parts []string
+	for _, span := range sessionSpans(q.from, q.to, q.pendingSessionDays) {
+		if span.pending {
+			parts = append(parts, walkViews(q, b, p, span))
+		} else {
+			parts = append(parts, walkSteps(q, b, p, span))
+		}
+	}
+	walks := "(" + strings.Join(parts, ") UNION ALL (") + ")"
+	if q.Lens == LensJourneys {
+		b.WriteString("SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM (" + walks + ") GROUP BY 1 ORDER BY 2 DESC, 1")
+		return []Column{dimension("journey"), number("sessions", "sessions", ""), colUsers}
+	}
+	b.WriteString(edges(walks))
+	return pathColumns()
+}
+
+// unknownNode names a step whose page has no plugin.
+const unknownNode = "'(unknown)'"
+
+// walkSteps reads the sessions of a span from session_steps: the nodes of a session are a list (pages, or
+// view_routes for route nodes), the anchor a position in it, and the edges the pairs of neighbours from there.
+func walkSteps(q *query, b *sqlb, p Paths, span sessionSpan) string {
+	nodes := "pages"
+	if p.Node == NodeRoute {
+		nodes = "view_routes"
+	}
+	node := func(i string) string { return "coalesce(n[" + i + "], " + unknownNode + ")" }
+	depth := strconv.Itoa(p.Depth)
+	// The placeholders bind in the text's order: each piece is written where it stands.
+	switch q.Lens {
+	case LensJourneys:
+		return "SELECT user_no AS u, array_to_string(list_transform(" + nodes + "[1:" + depth + "], x -> coalesce(x, " + unknownNode + ")), ' → ') || " +
+			"CASE WHEN len(" + nodes + ") > " + depth + " THEN ' → …' ELSE '' END AS journey " + stepsOf(q, b, span)
+	case LensPrevious: // step k: into the node k-1 before the anchor
+		return "SELECT k AS step, CASE WHEN a - k >= 1 THEN " + node("a - k") + " ELSE " + b.arg(pathStart) + " END AS source, " +
+			node("a - k + 1") + " AS target, u FROM (SELECT user_no AS u, " + nodes + " AS n, " + anchorPosition(b, p, true) + " AS a " +
+			stepsOf(q, b, span) + ") AS st, range(1, " + depth + " + 1) AS r(k) WHERE a > 0 AND k <= a"
+	default: // step k: out of the node k-1 after the anchor
+		return "SELECT k AS step, " + node("a + k - 1") + " AS source, CASE WHEN a + k <= len(n) THEN " + node("a + k") + " ELSE " +
+			b.arg(pathEnd) + " END AS target, u FROM (SELECT user_no AS u, " + nodes + " AS n, " + anchorPosition(b, p, false) + " AS a " +
+			stepsOf(q, b, span) + ") AS st, range(1, " + depth + " + 1) AS r(k) WHERE a > 0 AND a + k - 1 <= len(n)"
+	}
+}
+
+// stepsOf is the FROM clause of walkSteps: the sessions of the span.
+func stepsOf(q *query, b *sqlb, span sessionSpan) string {
+	return "FROM session_steps WHERE true" + b.in("instance", q.filter(FilterInstance)) + " AND session_start_ms >= " + b.arg(span.from.UnixMilli()) +
+		" AND session_start_ms < " + b.arg(span.to.UnixMilli())
+}
+
+// anchorPosition is the position in a session_steps row's nodes (n) of its first (last: the previous lens) page
+// that matches the anchor, 0 where none does; without an anchor, its first (last) node. It is found by
+// list_position in a list of the views (in pages for a plugin anchor and plugin nodes), whose position maps to
+// its page through view_pages for plugin nodes.
+func anchorPosition(b *sqlb, p Paths, last bool) string {
+	switch {
+	case p.Anchor == nil && last:
+		return "len(n)"
+	case p.Anchor == nil:
+		return "1"
+	}
+	a := *p.Anchor
+	// Placeholders are in list or in value, never in both: their order cannot go wrong.
+	list, value, length := "", "true", "len(view_subjects)"
+	switch {
+	case a.Subject == "" && a.SubjectPrefix == "" && p.Node == NodePlugin:
+		list, value, length = "pages", b.arg(a.Plugin), "len(pages)"
+	case a.Subject == "" && a.SubjectPrefix == "":
+		list, value = "view_plugins", b.arg(a.Plugin)
+	case a.Plugin == "" && a.SubjectPrefix == "":
+		list, value = "view_subjects", b.arg(a.Subject)
+	case a.Plugin == "" && a.Subject == "": // a lambda over one list costs half of one over the positions
+		list = "list_transform(view_subjects, x -> starts_with(x, " + b.arg(a.SubjectPrefix) + "))"
+	default:
+		var conds string
+		if a.Plugin != "" {
+			conds += " AND view_plugins[i] = " + b.arg(a.Plugin)
+		}
+		if a.Subject != "" {
+			conds += " AND view_subjects[i] = " + b.arg(a.Subject)
+		}
+		if a.SubjectPrefix != "" {
+			conds += " AND starts_with(view_subjects[i], " + b.arg(a.SubjectPrefix) + ")"
+		}
+		list = "list_transform(range(1, len(view_subjects) + 1), i -> true" + conds + ")"
+	}
+	position := "list_position(" + list + ", " + value + ")" // NULL where none matches
+	if last {
+		position = length + " + 1 - list_position(list_reverse(" + list + "), " + value + ")"
+	}
+	if length != "len(pages)" && p.Node == NodePlugin {
+		position = "view_pages[" + position + "]"
+	}
+	return "coalesce(" + position + ", 0)"
+}
+
+// walkViews reads the sessions of a span from their page views, by the numbers the sessionization processor
+// gave them: insights.session.page for plugin nodes (a plugin's pages in a row are one step),
+// insights.session.view for route nodes (every view is a step). Numbered at ingest, the walks need no window
+// over the views: the anchors from the few views that match one, then the steps near them.
+func walkViews(q *query, b *sqlb, p Paths, span sessionSpan) string {
 	// raw is what a step's node is made of: the plugin, or the route pattern the store gave the view at ingest.
 	raw, numbering := "pv.plugin_id", "pv.page"
 	if p.Node == NodeRoute {
 		raw, numbering = "pv.route", "pv.view"
 	}
-	nodeOf := func(raw string) string { return "coalesce(" + raw + ", '(unknown)')" }
-	// views selects the page views of the sessions that began in the range (a session is its user u and its
-	// start s, both numbers: no session id to hash or join; i is the step), read up to a session's length after
-	// the range so that the sessions still open at its end are whole. Each use is its own scan of page_views (the
-	// store's narrow copy of the numbered page views): DuckDB reads only the columns and row groups it needs.
-	// cond, when set, adds a condition: a func, so that its placeholders bind after those before it.
+	nodeOf := func(raw string) string { return "coalesce(" + raw + ", " + unknownNode + ")" }
+	// views selects the page views of the span's sessions (a session is its user u and its start s, both
+	// numbers: no session id to hash or join; i is the step), read up to a session's length after the span so
+	// that the sessions still open at its end are whole. Each use is its own scan of page_views: DuckDB reads
+	// only the columns and row groups it needs. cond, when set, adds a condition: a func, so that its
+	// placeholders bind after those before it.
 	views := func(columns string, cond func() string) string {
 		sql := "(SELECT pv.user_no AS u, pv.session_start_ms AS s, " + numbering + " AS i" + columns + " FROM page_views pv WHERE true" +
-			b.in("pv.instance", q.filter(FilterInstance)) + " AND pv.session_start_ms >= " + b.arg(q.from.UnixMilli()) +
-			" AND pv.session_start_ms < " + b.arg(q.to.UnixMilli()) + " AND pv.ts >= " + b.arg(q.from) + " AND pv.ts < " + b.arg(q.to.Add(sessionReach))
+			b.in("pv.instance", q.filter(FilterInstance)) + " AND pv.session_start_ms >= " + b.arg(span.from.UnixMilli()) +
+			" AND pv.session_start_ms < " + b.arg(span.to.UnixMilli()) + " AND pv.ts >= " + b.arg(span.from) + " AND pv.ts < " + b.arg(span.to.Add(sessionReach))
 		if cond != nil {
 			sql += " AND " + cond()
 		}
@@ -131,65 +289,56 @@ func paths(q *query, b *sqlb) []Column {
 		if p.Anchor == nil {
 			return views("", nil)
 		}
-		return views("", func() string { return anchorSQL(b, *p.Anchor) })
+		return views("", func() string { return "(true" + matchSQL(b, "pv.", *p.Anchor) + ")" })
 	}
 	firstSteps := func() string { return numbering + " <= " + strconv.Itoa(p.Depth) + " + 1" }
 	// steps: one row per step of a session (a plugin's pages in a row are one step).
 	steps := "SELECT u, s, i, " + nodeOf("any_value(raw)") + " AS node FROM "
 	depth := strconv.Itoa(p.Depth)
-	switch q.Lens {
-	case LensJourneys:
+	switch {
+	case q.Lens == LensJourneys:
 		parts := make([]string, p.Depth)
 		for i := range parts {
 			k := strconv.Itoa(i + 1)
 			parts[i] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE i = " + k + ")" // none: skipped
 		}
-		b.WriteString("WITH j AS (SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
-			"FROM " + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s) " +
-			"SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM j GROUP BY 1 ORDER BY 2 DESC, 1")
-		return []Column{dimension("journey"), number("sessions", "sessions", ""), colUsers}
-	case LensPrevious:
-		b.WriteString("WITH anchor AS (SELECT u, s, max(i) AS a FROM " + hits() + " GROUP BY u, s), " +
+		return "SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
+			"FROM " + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s"
+	case q.Lens == LensPrevious:
+		return "WITH anchor AS (SELECT u, s, max(i) AS a FROM " + hits() + " GROUP BY u, s), " +
 			"w AS (SELECT st.*, a - i + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a - " + depth + " AND a " +
 			"GROUP BY u, s, i) st JOIN anchor USING (u, s)) " +
-			edges("SELECT w.step, coalesce(w2.node, "+b.arg(pathStart)+") AS source, w.node AS target, w.u FROM w LEFT JOIN w w2 "+
-				"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= "+depth))
-	default:
-		if p.Anchor != nil {
-			// One row per session: the nodes at the anchor and the depth steps after it (k: the k-th), so that
-			// the edges need neither a row per step nor a join of the steps with themselves.
-			nodes := make([]string, p.Depth+1)
-			for k := range nodes {
-				at := "i = a + " + strconv.Itoa(k)
-				nodes[k] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE " + at + ") AS n" + strconv.Itoa(k) // none: ended
-			}
-			b.WriteString("WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
-				"p AS (SELECT u, s, " + strings.Join(nodes, ", ") + " FROM " + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) " +
-				"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s) ")
-			parts := make([]string, p.Depth)
-			for k := range parts {
-				source, target := "n"+strconv.Itoa(k), "n"+strconv.Itoa(k+1)
-				parts[k] = "SELECT " + strconv.Itoa(k+1) + " AS step, " + source + " AS source, coalesce(" + target + ", " + b.arg(pathEnd) +
-					") AS target, u FROM p WHERE " + source + " IS NOT NULL"
-			}
-			b.WriteString(edges(strings.Join(parts, " UNION ALL ")))
-			return pathColumns()
-		} else { // from the first step
-			b.WriteString("WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) ")
+			"SELECT w.step, coalesce(w2.node, " + b.arg(pathStart) + ") AS source, w.node AS target, w.u FROM w LEFT JOIN w w2 " +
+			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= " + depth
+	case p.Anchor != nil:
+		// One row per session: the nodes at the anchor and the depth steps after it (k: the k-th), so that
+		// the edges need neither a row per step nor a join of the steps with themselves.
+		nodes := make([]string, p.Depth+1)
+		for k := range nodes {
+			at := "i = a + " + strconv.Itoa(k)
+			nodes[k] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE " + at + ") AS n" + strconv.Itoa(k) // none: ended
 		}
-		b.WriteString(edges("SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, w.u FROM w LEFT JOIN w w2 " +
-			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth))
+		sql := "WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
+			"p AS (SELECT u, s, " + strings.Join(nodes, ", ") + " FROM " + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) " +
+			"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s) "
+		parts := make([]string, p.Depth)
+		for k := range parts {
+			source, target := "n"+strconv.Itoa(k), "n"+strconv.Itoa(k+1)
+			parts[k] = "SELECT " + strconv.Itoa(k+1) + " AS step, " + source + " AS source, coalesce(" + target + ", " + b.arg(pathEnd) +
+				") AS target, u FROM p WHERE " + source + " IS NOT NULL"
+		}
+		return sql + strings.Join(parts, " UNION ALL ")
+	default: // from the first step
+		return "WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) " +
+			"SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, w.u FROM w LEFT JOIN w w2 " +
+			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth
 	}
-	return pathColumns()
 }
 
 func pathColumns() []Column {
 	return []Column{ordinal("step", "", ""), dimension("source"), dimension("target"), dimension("source_id"), dimension("target_id"),
 		number("sessions", "sessions", ""), colUsers}
 }
-
-// anchorSQL is the condition on a page view (alias pv) of a walk's anchor: a plugin, subject or subject prefix.
-func anchorSQL(b *sqlb, s Step) string { return "(true" + matchSQL(b, "pv.", s) + ")" }
 
 // edges counts the edges (step, source, target) of a walk's rows, one per session and user u: per user first,
 // then per edge (two plain aggregations cost less than one count(DISTINCT …)).

@@ -1,16 +1,19 @@
 package queryapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
 )
@@ -146,8 +149,47 @@ func routeNode(e wireformat.Occurrence) string {
 	return templatePage.ReplaceAllString(path, "/create/templates/:namespace/:name")
 }
 
+// The walks read session_steps where the store's maintenance has built it and page_views for the days still
+// pending there: each case is checked as written (every day pending), built, and with a day pending again
+// (its session_steps rows out of date must not count), against the same walks in Go.
 func TestPaths(t *testing.T) {
 	f := setup(t)
+	ctx := context.Background()
+	states := []struct {
+		name  string
+		apply func(t *testing.T)
+	}{
+		{"from page views", func(*testing.T) {}},
+		{"from session steps", func(t *testing.T) { require.NoError(t, f.store.CompactRollups(ctx)) }},
+		{"a day pending", func(t *testing.T) {
+			day := analyticsdb.SessionDay(queryFrom.Add(36 * time.Hour).UnixMilli())
+			_, err := f.store.DB().Exec(`INSERT INTO rollup_days VALUES ('session_steps', ?) ON CONFLICT DO NOTHING`, day)
+			require.NoError(t, err)
+			days, err := analyticsdb.PendingSessionDays(ctx, f.store.DB())
+			require.NoError(t, err)
+			require.Equal(t, []time.Time{day}, days)
+		}},
+	}
+	for _, state := range states {
+		t.Run(state.name, func(t *testing.T) {
+			state.apply(t)
+			checkPaths(t, f)
+		})
+	}
+	for name, bad := range map[string]*Paths{
+		"depth":         {Depth: maxPathDepth + 1},
+		"node":          {Node: "team"},
+		"anchor event":  {Anchor: &Step{Event: "backstage.click", Plugin: "catalog"}},
+		"empty anchor":  {Anchor: &Step{}},
+		"entity anchor": {Anchor: &Step{Plugin: "catalog", EntityKind: "component"}},
+	} {
+		req := baseRequest("paths")
+		req.Paths = bad
+		assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, req).status, name)
+	}
+}
+
+func checkPaths(t *testing.T, f *fixture) {
 	noAnchor := func(wireformat.Occurrence) bool { return false }
 	techdocs := func(e wireformat.Occurrence) bool { return pluginNode(e) == "techdocs" }
 	for _, tc := range []struct {
@@ -169,6 +211,19 @@ func TestPaths(t *testing.T) {
 			anchor: func(e wireformat.Occurrence) bool { return strings.HasPrefix(e.Subject, "/docs/") }, depth: defaultPathDepth, views: true},
 		{name: "by route into the last page", lens: LensPrevious, paths: &Paths{Node: NodeRoute}, node: routeNode, anchor: noAnchor,
 			depth: defaultPathDepth, previous: true, views: true},
+		// Each way of finding the anchor: a plugin's page by plugin or by route, a page's view mapped to its
+		// plugin's page, a subject, a subject prefix, and both at once.
+		{name: "by route after TechDocs", paths: &Paths{Node: NodeRoute, Anchor: &Step{Plugin: "techdocs"}}, node: routeNode, anchor: techdocs,
+			depth: defaultPathDepth, views: true},
+		{name: "after a docs page", paths: &Paths{Anchor: &Step{SubjectPrefix: "/docs/"}}, node: pluginNode,
+			anchor: func(e wireformat.Occurrence) bool { return strings.HasPrefix(e.Subject, "/docs/") }, depth: defaultPathDepth},
+		{name: "before the catalog's home", lens: LensPrevious, paths: &Paths{Anchor: &Step{Subject: "/catalog"}}, node: pluginNode,
+			anchor: func(e wireformat.Occurrence) bool { return e.Subject == "/catalog" }, depth: defaultPathDepth, previous: true},
+		{name: "by route before an entity page", lens: LensPrevious, paths: &Paths{Node: NodeRoute, Depth: 2, Anchor: &Step{Plugin: "catalog", SubjectPrefix: "/catalog/"}},
+			node: routeNode, anchor: func(e wireformat.Occurrence) bool {
+				return pluginNode(e) == "catalog" && strings.HasPrefix(e.Subject, "/catalog/")
+			},
+			depth: 2, previous: true, views: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := baseRequest("paths")
@@ -217,15 +272,23 @@ func TestPaths(t *testing.T) {
 		assert.GreaterOrEqual(t, res.Rows[0][1], res.Rows[len(res.Rows)-1][1], "the most common first")
 	})
 
-	for name, bad := range map[string]*Paths{
-		"depth":         {Depth: maxPathDepth + 1},
-		"node":          {Node: "team"},
-		"anchor event":  {Anchor: &Step{Event: "backstage.click", Plugin: "catalog"}},
-		"empty anchor":  {Anchor: &Step{}},
-		"entity anchor": {Anchor: &Step{Plugin: "catalog", EntityKind: "component"}},
+}
+
+func TestSessionSpans(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	from, to := day(10).Add(6*time.Hour), day(14).Add(6*time.Hour)
+	for _, tc := range []struct {
+		name    string
+		pending []time.Time
+		want    []sessionSpan
+	}{
+		{"none pending", nil, []sessionSpan{{from, to, false}}},
+		{"outside the range", []time.Time{day(2), day(20)}, []sessionSpan{{from, to, false}}},
+		{"one in the middle", []time.Time{day(12)}, []sessionSpan{{from, day(12), false}, {day(12), day(13), true}, {day(13), to, false}}},
+		{"adjacent days merge", []time.Time{day(11), day(12)}, []sessionSpan{{from, day(11), false}, {day(11), day(13), true}, {day(13), to, false}}},
+		{"cut at the range's ends", []time.Time{day(10), day(14)}, []sessionSpan{{from, day(11), true}, {day(11), day(14), false}, {day(14), to, true}}},
+		{"all pending", []time.Time{day(10), day(11), day(12), day(13), day(14)}, []sessionSpan{{from, to, true}}},
 	} {
-		req := baseRequest("paths")
-		req.Paths = bad
-		assert.Equal(t, http.StatusBadRequest, f.do(t, http.MethodPost, "/api/v1/query", viewerToken, req).status, name)
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, sessionSpans(from, to, tc.pending)) })
 	}
 }

@@ -157,7 +157,9 @@ type query struct {
 	// userNumbers, when positive, is the highest user number: count distinct users as bitmaps of that many bits
 	// (see sizeUserBitmaps).
 	userNumbers int64
-	catalog     map[string]*Metric
+	// pendingSessionDays are the days paths reads from page_views: session_steps does not hold them yet.
+	pendingSessionDays []time.Time
+	catalog            map[string]*Metric
 }
 
 // validate checks a request against the metric catalogue.

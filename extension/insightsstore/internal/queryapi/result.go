@@ -60,14 +60,14 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	}
 	start := time.Now()
 	var source queryer = db
-	if q.metric.size != nil {
+	if q.metric.prepare != nil {
 		// The sizes and the statement in one transaction: they see the same data.
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, fmt.Errorf("query %s: %w", q.Metric, err)
 		}
 		defer func() { _ = tx.Rollback() }() // it only read
-		if err := q.metric.size(ctx, tx, q); err != nil {
+		if err := q.metric.prepare(ctx, tx, q); err != nil {
 			return nil, err
 		}
 		source = tx
