@@ -3,9 +3,10 @@ package analyticsdb
 import "strings"
 
 // routePattern generalises a page path into the kind of page it is: no query or fragment, and the namespace
-// and name of catalog, TechDocs and template pages replaced ("/catalog/default/component/api/docs" →
-// "/catalog/:namespace/component/:name/docs"). The paths metric walks these; migration 16 computes the same
-// in SQL for the page views stored before it (a test holds the two together).
+// and name of catalog, TechDocs and template pages and the id of a template run's task page replaced
+// ("/catalog/default/component/api/docs" → "/catalog/:namespace/component/:name/docs"). The paths metric walks
+// these; migrations 16 and 19 compute the same in SQL for the page views stored before them (a test holds the
+// two together).
 func routePattern(path string) string {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
@@ -21,6 +22,11 @@ func routePattern(path string) string {
 	if rest, ok := strings.CutPrefix(path, "/create/templates/"); ok {
 		if _, tail, ok := leadingSegments(rest, 2); ok {
 			return "/create/templates/:namespace/:name" + tail
+		}
+	}
+	if rest, ok := strings.CutPrefix(path, "/create/tasks/"); ok {
+		if _, tail, ok := leadingSegments(rest, 1); ok {
+			return "/create/tasks/:taskId" + tail
 		}
 	}
 	return path

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// routePattern and migration 16's SQL, which fills the route of the page views stored before it, agree.
+// routePattern and the SQL of migrations 16 and 19, which fill in the route of the page views stored before
+// them, agree.
 func TestRoutePattern(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"/catalog/default/component/api", "/catalog/:namespace/component/:name"},
@@ -21,7 +22,9 @@ func TestRoutePattern(t *testing.T) {
 		{"/create/templates/default/react-app", "/create/templates/:namespace/:name"},
 		{"/create/templates/default/react-app/step/2", "/create/templates/:namespace/:name/step/2"},
 		{"/create/templates/default", "/create/templates/default"},
-		{"/create/tasks/42", "/create/tasks/42"},
+		{"/create/tasks/1cae190a-e958-4a85-8214-3c67299a74af", "/create/tasks/:taskId"},
+		{"/create/tasks/42/", "/create/tasks/:taskId/"},
+		{"/create/tasks/", "/create/tasks/"},
 		{"/catalog", "/catalog"},
 		{"/catalog/", "/catalog/"},
 		{"/catalog/default/component", "/catalog/default/component"},
@@ -39,7 +42,8 @@ func TestRoutePattern(t *testing.T) {
 	s, _ := openStore(t)
 	paths := []string{"/catalog/default/component/api", "/catalog/default/component/api/docs?x=1", "/catalog/default/component",
 		"/catalog//component/api", "/docs/default/component/api/a/b#c", "/create/templates/default/react-app/step",
-		"/create/templates/default", "/search?query=kafka", "/", "", "/docs/ü/ñ/名前/ページ", "/catalog/a/b/c/"}
+		"/create/templates/default", "/search?query=kafka", "/", "", "/docs/ü/ñ/名前/ページ", "/catalog/a/b/c/",
+		"/create/tasks/1cae190a-e958-4a85-8214-3c67299a74af?x=1", "/create/tasks/42/log", "/create/tasks/"}
 	for i, p := range paths {
 		_, err := s.DB().Exec(`INSERT INTO page_views (ts, instance, user_no, session_start_ms, page, view, subject) VALUES (?, '', 1, 0, ?, ?, ?)`,
 			now.Add(time.Duration(i)*time.Second), i, i, p)
@@ -47,6 +51,9 @@ func TestRoutePattern(t *testing.T) {
 	}
 	i := slices.IndexFunc(migrations, func(m migration) bool { return m.version == 16 })
 	_, err := s.DB().Exec(migrations[i].sql[strings.Index(migrations[i].sql, "UPDATE"):])
+	require.NoError(t, err)
+	i = slices.IndexFunc(migrations, func(m migration) bool { return m.version == 19 })
+	_, err = s.DB().Exec(migrations[i].sql)
 	require.NoError(t, err)
 	rows, err := s.DB().Query(`SELECT subject, route FROM page_views ORDER BY view`)
 	require.NoError(t, err)

@@ -1120,3 +1120,23 @@ func TestEngagementMetrics(t *testing.T) {
 		assert.Equal(t, []any{float64(10 * i), float64(10*i + 10), bins[i]}, row)
 	}
 }
+
+// Metrics that count distinct users as bitmaps where they fit give the rows count(DISTINCT) gives.
+func TestUserBitmapsMatchDistinct(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		teams := baseRequest("team_comparison")
+		teams.Filters = map[string][]string{FilterTeamType: {"team"}}
+		for _, req := range []Request{baseRequest("plugin_adoption"), baseRequest("templates"), teams} {
+			q, err := validate(req, Catalog(), queryTo)
+			require.NoError(t, err)
+			q.rollupTZ, _ = time.LoadLocation(f.rollupTZ)
+			require.NoError(t, q.metric.prepare(context.Background(), f.store.DB(), q))
+			require.Positive(t, q.userNumbers, "%s: 80 users' bitmaps fit", req.Metric)
+			byBitmaps := rowsOf(t, f.store.DB(), q)
+			q.userNumbers = 0
+			byDistinct := rowsOf(t, f.store.DB(), q)
+			require.NotEmpty(t, byDistinct, req.Metric)
+			assert.Equal(t, byDistinct, byBitmaps, req.Metric)
+		}
+	})
+}

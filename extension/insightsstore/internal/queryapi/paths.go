@@ -42,7 +42,7 @@ func pathsMetric() *Metric {
 		Name: "paths",
 		Description: "How people move through Backstage, within sessions that began in the range, over their page views " +
 			"(navigate events; consecutive views of the same node count once). A node is a plugin or, with paths.node route, " +
-			"a page path with namespaces and entity names generalised. Lens next: from the anchor page (paths.anchor, " +
+			"a page path with namespaces, entity names and template run ids generalised. Lens next: from the anchor page (paths.anchor, " +
 			"else the session's first page) the following paths.depth steps, as edges (step, source, target) with the " +
 			"sessions and users that took them — target \"" + pathEnd + "\" where the session ended; lens previous: the " +
 			"steps that led to the anchor (else the session's last page), step 1 being the one into it; lens journeys: " +

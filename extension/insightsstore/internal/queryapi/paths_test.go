@@ -138,6 +138,7 @@ func gotEdges(t *testing.T, res Result) map[edge][2]int {
 var (
 	entityPage   = regexp.MustCompile(`^/(catalog|docs)/[^/]+/([^/]+)/[^/]+`)
 	templatePage = regexp.MustCompile(`^/create/templates/[^/]+/[^/]+`)
+	taskPage     = regexp.MustCompile(`^/create/tasks/[^/]+`)
 )
 
 func pluginNode(e wireformat.Occurrence) string { return e.Context["pluginId"].(string) }
@@ -146,7 +147,8 @@ func routeNode(e wireformat.Occurrence) string {
 	path, _, _ := strings.Cut(e.Subject, "?")
 	path, _, _ = strings.Cut(path, "#")
 	path = entityPage.ReplaceAllString(path, "/$1/:namespace/$2/:name")
-	return templatePage.ReplaceAllString(path, "/create/templates/:namespace/:name")
+	path = templatePage.ReplaceAllString(path, "/create/templates/:namespace/:name")
+	return taskPage.ReplaceAllString(path, "/create/tasks/:taskId")
 }
 
 // The walks read session_steps where the store's maintenance has built it and page_views for the days still
@@ -211,6 +213,9 @@ func checkPaths(t *testing.T, f *fixture) {
 			anchor: func(e wireformat.Occurrence) bool { return strings.HasPrefix(e.Subject, "/docs/") }, depth: defaultPathDepth, views: true},
 		{name: "by route into the last page", lens: LensPrevious, paths: &Paths{Node: NodeRoute}, node: routeNode, anchor: noAnchor,
 			depth: defaultPathDepth, previous: true, views: true},
+		{name: "by route into a template run's task page", lens: LensPrevious, paths: &Paths{Node: NodeRoute, Depth: 2, Anchor: &Step{SubjectPrefix: "/create/tasks/"}},
+			node: routeNode, anchor: func(e wireformat.Occurrence) bool { return strings.HasPrefix(e.Subject, "/create/tasks/") }, depth: 2,
+			previous: true, views: true},
 		// Each way of finding the anchor: a plugin's page by plugin or by route, a page's view mapped to its
 		// plugin's page, a subject, a subject prefix, and both at once.
 		{name: "by route after TechDocs", paths: &Paths{Node: NodeRoute, Anchor: &Step{Plugin: "techdocs"}}, node: routeNode, anchor: techdocs,

@@ -61,7 +61,7 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	start := time.Now()
 	var source queryer = db
 	if q.metric.prepare != nil {
-		// The sizes and the statement in one transaction: they see the same data.
+		// What prepare reads and the statement in one transaction: they see the same data.
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, fmt.Errorf("query %s: %w", q.Metric, err)

@@ -1,6 +1,7 @@
 package queryapi
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -206,8 +207,13 @@ func teamComparisonMetric() *Metric {
 			number("rank", "rank", "1 is the highest adoption"), number("quartile", "quartile", "1 is the top quartile"),
 			dimension("plugin (with group_by)"), number("top_quartile_share", "ratio", "the top quartile's active members who used the plugin / its active members"),
 			number("others_share", "ratio", "the same for the other teams"), number("lift", "ratio", "top_quartile_share / others_share")},
-		UsersColumn: teamRowsFloor, Role: RoleTeamLead, build: teamComparison,
+		UsersColumn: teamRowsFloor, Role: RoleTeamLead, build: teamComparison, prepare: sizeTeamComparison,
 	}
+}
+
+// sizeTeamComparison: two bitmaps per team, this period's active members and the previous one's.
+func sizeTeamComparison(ctx context.Context, db queryer, q *query) error {
+	return fitUserBitmaps(ctx, db, q, "SELECT count(*) FROM teams", 2)
 }
 
 // teamComparison ranks every team (of the chosen kind) over the range, zero adoption included.
@@ -220,8 +226,8 @@ func teamComparison(q *query, b *sqlb) []Column {
 		"pu AS (SELECT user_no, " + teamsKey + " FROM " + b.from(&prev, teamActivity, 0, "y") + " GROUP BY user_no, th), " +
 		"ut AS (SELECT true AS cur, user_no, teams, runs, searches, clicks FROM cu UNION ALL SELECT false, user_no, teams, 0, 0, 0 FROM pu), " +
 		"c AS (" + credited("ut", "x.cur, x.user_no, x.teams, x.runs, x.searches, x.clicks") + "), " +
-		"s AS (SELECT team, count(DISTINCT user_no) FILTER (WHERE cur) AS active_members, " +
-		"count(DISTINCT user_no) FILTER (WHERE NOT cur) AS previous_active_members, sum(runs) FILTER (WHERE cur) AS runs, " +
+		"s AS (SELECT team, " + q.distinctUsers("cur") + " AS active_members, " +
+		q.distinctUsers("NOT cur") + " AS previous_active_members, sum(runs) FILTER (WHERE cur) AS runs, " +
 		"sum(searches) FILTER (WHERE cur) AS searches, sum(clicks) FILTER (WHERE cur) AS clicks FROM c GROUP BY team), " +
 		"ranked AS (SELECT tm.team, tm.total_members AS members, coalesce(s.active_members, 0) AS active_members, " +
 		"coalesce(s.active_members, 0) / nullif(tm.total_members, 0) AS adoption, coalesce(s.previous_active_members, 0) AS previous_active_members, " +
