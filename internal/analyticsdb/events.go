@@ -189,7 +189,7 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 		return res, nil
 	}
 	searches, err := s.writeRows(ctx, fresh, sessions, details)
-	for _, n := range []numbers{&s.users, &s.entities, &s.features} {
+	for _, n := range s.numberings() {
 		if err != nil {
 			n.rollback()
 		} else {
@@ -211,6 +211,9 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 	return res, nil
 }
 
+// numberings are the numbers a write may add to.
+func (s *Store) numberings() []numbers { return []numbers{&s.users, &s.entities, &s.features, &s.routes} }
+
 // writeRows numbers the rows' users, entities and features, attributes their discovers to searches and stores
 // them with their details and rollups in one transaction; it returns the write's latest search per session.
 func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value, details map[duckdb.UUID][]driver.Value) (map[string]search, error) {
@@ -219,13 +222,13 @@ func (s *Store) writeRows(ctx context.Context, rows, sessions [][]driver.Value, 
 	if err != nil {
 		return nil, err
 	}
-	aggregates := newDailyAggregates(s.loc, &s.entities, &s.features)
+	aggregates := newDailyAggregates(s.loc, &s.entities, &s.features, &s.routes)
 	for _, row := range rows {
 		row[ingestBatchAt] = s.nextBatch
 		aggregates.add(row)
 	}
 	return searches, s.inTx(ctx, func() error {
-		for _, n := range []numbers{&s.users, &s.entities, &s.features} {
+		for _, n := range s.numberings() {
 			if err := s.appendRows(n.pendingRows()); err != nil {
 				return err
 			}

@@ -535,6 +535,31 @@ UPDATE page_views SET route = regexp_replace(route, '^/create/tasks/[^/]+', '/cr
 INSERT INTO rollup_days SELECT DISTINCT 'session_steps', DATE '1970-01-01' + CAST(session_start_ms // 86400000 AS INTEGER)
 FROM page_views WHERE starts_with(route, '/create/tasks/') ON CONFLICT DO NOTHING;
 `},
+	{20, "route numbers", `
+-- Page views carry the number of their route pattern, and session_steps lists the numbers: a month of route
+-- lists read as strings cost the paths metric 15 to 27 ms of a 75 to 105 ms walk, and its aggregation over the
+-- route strings most of the rest. The walks name the routes once counted (route_numbers).
+CREATE TABLE route_numbers (
+	route_no UINTEGER NOT NULL,
+	route    VARCHAR NOT NULL
+);
+INSERT INTO route_numbers SELECT row_number() OVER (ORDER BY route), route FROM (SELECT DISTINCT route FROM page_views WHERE route IS NOT NULL);
+ALTER TABLE page_views ADD COLUMN route_no UINTEGER;
+UPDATE page_views SET route_no = r.route_no FROM route_numbers r WHERE r.route = page_views.route;
+DROP TABLE session_steps;
+CREATE TABLE session_steps (
+	instance         VARCHAR NOT NULL,
+	user_no          UINTEGER NOT NULL,
+	session_start_ms BIGINT NOT NULL,
+	pages            VARCHAR[] NOT NULL,  -- the plugin of each page (insights.session.page), in order
+	view_pages       UINTEGER[] NOT NULL, -- of each page view in order: the position of its page in pages
+	view_plugins     VARCHAR[] NOT NULL,
+	view_routes      UINTEGER[] NOT NULL, -- route numbers
+	view_subjects    VARCHAR[] NOT NULL
+);
+INSERT INTO rollup_days SELECT DISTINCT 'session_steps', DATE '1970-01-01' + CAST(session_start_ms // 86400000 AS INTEGER)
+FROM page_views ON CONFLICT DO NOTHING;
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

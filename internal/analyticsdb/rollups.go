@@ -243,6 +243,7 @@ type dailyAggregates struct {
 	cut         dayCutter
 	entityNos   *numbering[string]
 	featureNos  *numbering[feature]
+	routeNos    *numbering[string]
 	users       map[userDay]int64
 	plugins     map[pluginDay]int64
 	entities    map[entityDay]entityCounts
@@ -255,9 +256,9 @@ type dailyAggregates struct {
 	days        map[int64]bool
 }
 
-func newDailyAggregates(loc *time.Location, entities *numbering[string], features *numbering[feature]) *dailyAggregates {
+func newDailyAggregates(loc *time.Location, entities *numbering[string], features *numbering[feature], routes *numbering[string]) *dailyAggregates {
 	return &dailyAggregates{
-		cut: dayCutter{loc: loc}, entityNos: entities, featureNos: features,
+		cut: dayCutter{loc: loc}, entityNos: entities, featureNos: features, routeNos: routes,
 		users: map[userDay]int64{}, plugins: map[pluginDay]int64{}, entities: map[entityDay]entityCounts{},
 		features: map[featureDay]int64{}, searches: map[searchDay]searchCounts{}, teams: map[teamDay]teamCounts{}, firstLast: map[instanceUser]seen{},
 		days: map[int64]bool{},
@@ -347,11 +348,12 @@ func (a *dailyAggregates) addPageView(row []driver.Value, instance string, user 
 	page, ok2 := row[sessionPageAt].(int64)
 	view, ok3 := row[sessionViewAt].(int64)
 	if ok1 && ok2 && ok3 {
-		var route driver.Value
+		var route, routeNo driver.Value
 		if subject, ok := row[subjectAt].(string); ok {
 			route = routePattern(subject)
+			routeNo = a.routeNos.of(route.(string))
 		}
-		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt], route})
+		a.pageViews = append(a.pageViews, []driver.Value{row[tsAt], instance, uint32(user), start, page, view, row[pluginAt], row[subjectAt], route, routeNo})
 		if day := SessionDay(start); !slices.Contains(a.sessionDays, day) {
 			a.sessionDays = append(a.sessionDays, day)
 		}

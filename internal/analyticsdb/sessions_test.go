@@ -126,6 +126,8 @@ func TestPageViews(t *testing.T) {
 	var atIngest []any
 	require.NoError(t, s.DB().QueryRow(views).Scan(&atIngest))
 	assert.Equal(t, []any{"catalog 1 1 /catalog", "techdocs 2 2 /docs/:namespace/component/:name"}, atIngest)
+	assert.Equal(t, 2, count(t, s, `SELECT count(*) FROM page_views JOIN route_numbers r USING (route_no) WHERE r.route = page_views.route`),
+		"each view carries its route's number")
 
 	_, err = s.DB().Exec(`DELETE FROM page_views`)
 	require.NoError(t, err)

@@ -32,7 +32,7 @@ const buildSessionStepsSQL = `SELECT instance, user_no, session_start_ms, list_t
 	flatten(list_transform(ps, p -> list_transform(p.views, v -> v.subject)))
 FROM (SELECT instance, user_no, session_start_ms, list_sort(list({'page': page, 'plugin': plugin, 'views': views})) AS ps
 	FROM (SELECT instance, user_no, session_start_ms, page, any_value(plugin_id) AS plugin,
-			list_sort(list({'view': view, 'plugin': plugin_id, 'route': route, 'subject': subject})) AS views
+			list_sort(list({'view': view, 'plugin': plugin_id, 'route': route_no, 'subject': subject})) AS views
 		FROM page_views WHERE session_start_ms >= $1 AND session_start_ms < $2 GROUP BY ALL)
 	GROUP BY ALL)`
 

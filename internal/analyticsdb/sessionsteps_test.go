@@ -45,11 +45,12 @@ func writePageViews(t *testing.T, s *Store, views ...pageView) {
 	require.Equal(t, len(views), res.Stored)
 }
 
-// sessionStepRows returns session_steps as one line per session: its start, then its lists.
+// sessionStepRows returns session_steps as one line per session: its start, then its lists (routes named).
 func sessionStepRows(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.DB().Query(`SELECT session_start_ms, pages::VARCHAR, view_pages::VARCHAR, view_plugins::VARCHAR, view_routes::VARCHAR
-		FROM session_steps ORDER BY session_start_ms`)
+	rows, err := s.DB().Query(`SELECT session_start_ms, pages::VARCHAR, view_pages::VARCHAR, view_plugins::VARCHAR,
+		list_transform(view_routes, r -> routes[r])::VARCHAR
+		FROM session_steps, (SELECT map(list(route_no), list(route)) AS routes FROM route_numbers) ORDER BY session_start_ms`)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

@@ -51,6 +51,7 @@ type Store struct {
 	users     numbering[string]  // user keys: user_numbers
 	entities  numbering[string]  // entity refs: entity_numbers
 	features  numbering[feature] // feature_numbers
+	routes    numbering[string]  // page views' route patterns: route_numbers
 	searches  searchTerms
 
 	loc            *time.Location // the rollups' days
@@ -133,6 +134,9 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	if s.features, err = loadFeatureNumbering(ctx, s.db); err != nil {
+		return err
+	}
+	if s.routes, err = loadStringNumbering(ctx, s.db, "route_numbers"); err != nil {
 		return err
 	}
 	if err := s.loadSearchTerms(ctx); err != nil {

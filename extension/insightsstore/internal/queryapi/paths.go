@@ -159,51 +159,85 @@ func earlier(a, b time.Time) time.Time {
 
 // paths walks the sessions that began (their first page view) in the range: a row per session from
 // session_steps (its steps as lists, built by the store's maintenance), and, for the days still pending there,
-// from page_views (walkViews). Each span gives the same rows — (step, source, target, u), or (u, journey) — and
-// the counts are taken over their union.
+// from page_views (walkViews). Each span gives the same rows — (step, source, target, u), or (u, key, more): a
+// journey's nodes and whether it goes on — and the counts are taken over their union, then the nodes named.
 func paths(q *query, b *sqlb) []Column {
 	p := q.normalisedPaths()
+	k := nodeKindOf(p)
 	var parts []string
 	for _, span := range sessionSpans(q.from, q.to, q.pendingSessionDays) {
 		if span.pending {
-			parts = append(parts, walkViews(q, b, p, span))
+			parts = append(parts, walkViews(q, b, p, k, span))
 		} else {
-			parts = append(parts, walkSteps(q, b, p, span))
+			parts = append(parts, walkSteps(q, b, p, k, span))
 		}
 	}
 	walks := "(" + strings.Join(parts, ") UNION ALL (") + ")"
 	if q.Lens == LensJourneys {
-		b.WriteString("SELECT journey, count(*) AS sessions, count(DISTINCT u) AS users FROM (" + walks + ") GROUP BY 1 ORDER BY 2 DESC, 1")
+		b.WriteString("WITH j AS (SELECT key, more, count(*) AS sessions, count(DISTINCT u) AS users FROM (" + walks + ") GROUP BY key, more) " +
+			"SELECT array_to_string(list_transform(key, x -> " + k.name("x") + "), ' → ') || CASE WHEN more THEN ' → …' ELSE '' END AS journey, " +
+			"sessions, users FROM j" + k.names("SELECT unnest(key) FROM j") + " ORDER BY 2 DESC, 1")
 		return []Column{dimension("journey"), number("sessions", "sessions", ""), colUsers}
 	}
-	b.WriteString(edges(walks))
+	b.WriteString(edges(walks, k))
 	return pathColumns()
 }
 
-// unknownNode names a step whose page has no plugin.
+// nodeKind is how the walks write a kind of node: the node of a page view (alias pv) and the session_steps list
+// of them, the numbering of the steps in page_views, and the SQL of a node without a value, of a session's end
+// and of its start. Routes are walked as their numbers, cheaper to read and to group by than strings, and named
+// once counted.
+type nodeKind struct {
+	view, list, numbering string
+	unknown, end, start   string
+	numbered              bool
+}
+
+func nodeKindOf(p Paths) nodeKind {
+	if p.Node == NodeRoute {
+		return nodeKind{view: "pv.route_no", list: "view_routes", numbering: "pv.view", unknown: "0", end: "-1", start: "-2", numbered: true}
+	}
+	return nodeKind{view: "pv.plugin_id", list: "pages", numbering: "pv.page", unknown: unknownNode, end: "'" + pathEnd + "'", start: "'" + pathStart + "'"}
+}
+
+// name is the SQL of the name of node x; for numbered nodes, with the map routes in scope (names).
+func (k nodeKind) name(x string) string {
+	if !k.numbered {
+		return x
+	}
+	return "CASE " + x + " WHEN " + k.end + " THEN '" + pathEnd + "' WHEN " + k.start + " THEN '" + pathStart + "' " +
+		"ELSE coalesce(routes[" + x + "], " + unknownNode + ") END"
+}
+
+// names is the FROM item that brings into scope the map routes of the route numbers that numbers (SQL) selects;
+// "" for nodes that are names already.
+func (k nodeKind) names(numbers string) string {
+	if !k.numbered {
+		return ""
+	}
+	return ", (SELECT map(list(route_no::BIGINT), list(route)) AS routes FROM route_numbers WHERE route_no IN (" + numbers + "))"
+}
+
+// unknownNode names a step whose page has no plugin (or no route).
 const unknownNode = "'(unknown)'"
 
 // walkSteps reads the sessions of a span from session_steps: the nodes of a session are a list (pages, or
 // view_routes for route nodes), the anchor a position in it, and the edges the pairs of neighbours from there.
-func walkSteps(q *query, b *sqlb, p Paths, span sessionSpan) string {
-	nodes := "pages"
-	if p.Node == NodeRoute {
-		nodes = "view_routes"
-	}
-	node := func(i string) string { return "coalesce(n[" + i + "], " + unknownNode + ")" }
+func walkSteps(q *query, b *sqlb, p Paths, k nodeKind, span sessionSpan) string {
+	node := func(i string) string { return "coalesce(n[" + i + "], " + k.unknown + ")" }
 	depth := strconv.Itoa(p.Depth)
 	// The placeholders bind in the text's order: each piece is written where it stands.
 	switch q.Lens {
 	case LensJourneys:
-		return "SELECT user_no AS u, array_to_string(list_transform(" + nodes + "[1:" + depth + "], x -> coalesce(x, " + unknownNode + ")), ' → ') || " +
-			"CASE WHEN len(" + nodes + ") > " + depth + " THEN ' → …' ELSE '' END AS journey " + stepsOf(q, b, span)
+		return "SELECT user_no AS u, list_transform(" + k.list + "[1:" + depth + "], x -> coalesce(x, " + k.unknown + ")) AS key, " +
+			"len(" + k.list + ") > " + depth + " AS more " + stepsOf(q, b, span)
 	case LensPrevious: // step k: into the node k-1 before the anchor
-		return "SELECT k AS step, CASE WHEN a - k >= 1 THEN " + node("a - k") + " ELSE " + b.arg(pathStart) + " END AS source, " +
-			node("a - k + 1") + " AS target, u FROM (SELECT user_no AS u, " + nodes + " AS n, " + anchorPosition(b, p, true) + " AS a " +
+		return "SELECT k AS step, CASE WHEN a - k >= 1 THEN " + node("a - k") + " ELSE " + k.start + " END AS source, " +
+			node("a - k + 1") + " AS target, u FROM (SELECT user_no AS u, " + k.list + " AS n, " + anchorPosition(b, p, true) + " AS a " +
 			stepsOf(q, b, span) + ") AS st, range(1, " + depth + " + 1) AS r(k) WHERE a > 0 AND k <= a"
 	default: // step k: out of the node k-1 after the anchor
 		return "SELECT k AS step, " + node("a + k - 1") + " AS source, CASE WHEN a + k <= len(n) THEN " + node("a + k") + " ELSE " +
-			b.arg(pathEnd) + " END AS target, u FROM (SELECT user_no AS u, " + nodes + " AS n, " + anchorPosition(b, p, false) + " AS a " +
+			k.end + " END AS target, u FROM (SELECT user_no AS u, " + k.list + " AS n, " + anchorPosition(b, p, false) + " AS a " +
 			stepsOf(q, b, span) + ") AS st, range(1, " + depth + " + 1) AS r(k) WHERE a > 0 AND a + k - 1 <= len(n)"
 	}
 }
@@ -264,13 +298,11 @@ func anchorPosition(b *sqlb, p Paths, last bool) string {
 // gave them: insights.session.page for plugin nodes (a plugin's pages in a row are one step),
 // insights.session.view for route nodes (every view is a step). Numbered at ingest, the walks need no window
 // over the views: the anchors from the few views that match one, then the steps near them.
-func walkViews(q *query, b *sqlb, p Paths, span sessionSpan) string {
-	// raw is what a step's node is made of: the plugin, or the route pattern the store gave the view at ingest.
-	raw, numbering := "pv.plugin_id", "pv.page"
-	if p.Node == NodeRoute {
-		raw, numbering = "pv.route", "pv.view"
-	}
-	nodeOf := func(raw string) string { return "coalesce(" + raw + ", " + unknownNode + ")" }
+func walkViews(q *query, b *sqlb, p Paths, k nodeKind, span sessionSpan) string {
+	// raw is what a step's node is made of: the plugin, or the number of the route pattern the store gave the
+	// view at ingest.
+	raw, numbering := k.view, k.numbering
+	nodeOf := func(raw string) string { return "coalesce(" + raw + ", " + k.unknown + ")" }
 	// views selects the page views of the span's sessions (a session is its user u and its start s, both
 	// numbers: no session id to hash or join; i is the step), read up to a session's length after the span so
 	// that the sessions still open at its end are whole. Each use is its own scan of page_views: DuckDB reads
@@ -299,38 +331,37 @@ func walkViews(q *query, b *sqlb, p Paths, span sessionSpan) string {
 	case q.Lens == LensJourneys:
 		parts := make([]string, p.Depth)
 		for i := range parts {
-			k := strconv.Itoa(i + 1)
-			parts[i] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE i = " + k + ")" // none: skipped
+			parts[i] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE i = " + strconv.Itoa(i+1) + ")" // none: skipped
 		}
-		return "SELECT u, concat_ws(' → ', " + strings.Join(parts, ", ") + ") || CASE WHEN max(i) > " + depth + " THEN ' → …' ELSE '' END AS journey " +
+		return "SELECT u, list_filter([" + strings.Join(parts, ", ") + "], x -> x IS NOT NULL) AS key, max(i) > " + depth + " AS more " +
 			"FROM " + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s"
 	case q.Lens == LensPrevious:
 		return "WITH anchor AS (SELECT u, s, max(i) AS a FROM " + hits() + " GROUP BY u, s), " +
 			"w AS (SELECT st.*, a - i + 1 AS step FROM (" + steps + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) WHERE i BETWEEN a - " + depth + " AND a " +
 			"GROUP BY u, s, i) st JOIN anchor USING (u, s)) " +
-			"SELECT w.step, coalesce(w2.node, " + b.arg(pathStart) + ") AS source, w.node AS target, w.u FROM w LEFT JOIN w w2 " +
+			"SELECT w.step, coalesce(w2.node, " + k.start + ") AS source, w.node AS target, w.u FROM w LEFT JOIN w w2 " +
 			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i - 1 WHERE w.step <= " + depth
 	case p.Anchor != nil:
 		// One row per session: the nodes at the anchor and the depth steps after it (k: the k-th), so that
 		// the edges need neither a row per step nor a join of the steps with themselves.
 		nodes := make([]string, p.Depth+1)
-		for k := range nodes {
-			at := "i = a + " + strconv.Itoa(k)
-			nodes[k] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE " + at + ") AS n" + strconv.Itoa(k) // none: ended
+		for j := range nodes {
+			at := "i = a + " + strconv.Itoa(j)
+			nodes[j] = "any_value(" + nodeOf("raw") + ") FILTER (WHERE " + at + ") AS n" + strconv.Itoa(j) // none: ended
 		}
 		sql := "WITH anchor AS (SELECT u, s, min(i) AS a FROM " + hits() + " GROUP BY u, s), " +
 			"p AS (SELECT u, s, " + strings.Join(nodes, ", ") + " FROM " + views(", "+raw+" AS raw", nil) + " JOIN anchor USING (u, s) " +
 			"WHERE i BETWEEN a AND a + " + depth + " GROUP BY u, s) "
 		parts := make([]string, p.Depth)
-		for k := range parts {
-			source, target := "n"+strconv.Itoa(k), "n"+strconv.Itoa(k+1)
-			parts[k] = "SELECT " + strconv.Itoa(k+1) + " AS step, " + source + " AS source, coalesce(" + target + ", " + b.arg(pathEnd) +
+		for j := range parts {
+			source, target := "n"+strconv.Itoa(j), "n"+strconv.Itoa(j+1)
+			parts[j] = "SELECT " + strconv.Itoa(j+1) + " AS step, " + source + " AS source, coalesce(" + target + ", " + k.end +
 				") AS target, u FROM p WHERE " + source + " IS NOT NULL"
 		}
 		return sql + strings.Join(parts, " UNION ALL ")
 	default: // from the first step
 		return "WITH w AS (SELECT *, i AS step FROM (" + steps + views(", "+raw+" AS raw", firstSteps) + " GROUP BY u, s, i)) " +
-			"SELECT w.step, w.node AS source, coalesce(w2.node, " + b.arg(pathEnd) + ") AS target, w.u FROM w LEFT JOIN w w2 " +
+			"SELECT w.step, w.node AS source, coalesce(w2.node, " + k.end + ") AS target, w.u FROM w LEFT JOIN w w2 " +
 			"ON w2.u = w.u AND w2.s = w.s AND w2.i = w.i + 1 WHERE w.step <= " + depth
 	}
 }
@@ -341,9 +372,11 @@ func pathColumns() []Column {
 }
 
 // edges counts the edges (step, source, target) of a walk's rows, one per session and user u: per user first,
-// then per edge (two plain aggregations cost less than one count(DISTINCT …)).
-func edges(walk string) string {
-	return "SELECT step, source, target, (step - 1) || ':' || source AS source_id, step || ':' || target AS target_id, sum(n) AS sessions, " +
-		"count(*) AS users FROM (SELECT step, source, target, u, count(*) AS n FROM (" + walk + ") GROUP BY ALL) " +
-		"GROUP BY step, source, target ORDER BY step, sessions DESC, source, target"
+// then per edge (two plain aggregations cost less than one count(DISTINCT …)); then names their nodes.
+func edges(walk string, k nodeKind) string {
+	return "WITH e AS (SELECT step, s, t, sum(n) AS sessions, count(*) AS users FROM (SELECT step, source AS s, target AS t, u, count(*) AS n " +
+		"FROM (" + walk + ") GROUP BY ALL) GROUP BY step, s, t), " +
+		"named AS (SELECT step, " + k.name("s") + " AS source, " + k.name("t") + " AS target, sessions, users FROM e" + k.names("SELECT s FROM e UNION SELECT t FROM e") + ") " +
+		"SELECT step, source, target, (step - 1) || ':' || source AS source_id, step || ':' || target AS target_id, sessions, users FROM named " +
+		"ORDER BY step, sessions DESC, source, target"
 }

@@ -241,42 +241,48 @@ func checkPaths(t *testing.T, f *fixture) {
 		})
 	}
 
-	t.Run("journeys", func(t *testing.T) {
-		const depth = 5 // longer than some sessions
-		req := baseRequest("paths")
-		req.Lens, req.Limit, req.Paths = LensJourneys, maxLimit, &Paths{Depth: depth}
-		res := f.query(t, req)
-		users, walks := pathSessions(f, pluginNode, noAnchor, true)
-		sessions, people := map[string]int{}, map[string]map[string]bool{}
-		for s, walk := range walks {
-			var nodes []string
-			for _, v := range walk[:min(len(walk), depth)] {
-				nodes = append(nodes, v.node)
+	for _, kind := range []struct {
+		node  string
+		of    func(wireformat.Occurrence) string
+		views bool
+	}{{NodePlugin, pluginNode, false}, {NodeRoute, routeNode, true}} {
+		t.Run("journeys by "+kind.node, func(t *testing.T) {
+			const depth = 5 // longer than some sessions
+			req := baseRequest("paths")
+			req.Lens, req.Limit, req.Paths = LensJourneys, maxLimit, &Paths{Depth: depth, Node: kind.node}
+			res := f.query(t, req)
+			users, walks := pathSessions(f, kind.of, noAnchor, !kind.views)
+			sessions, people := map[string]int{}, map[string]map[string]bool{}
+			for s, walk := range walks {
+				var nodes []string
+				for _, v := range walk[:min(len(walk), depth)] {
+					nodes = append(nodes, v.node)
+				}
+				j := strings.Join(nodes, " → ")
+				if len(walk) > depth {
+					j += " → …"
+				}
+				sessions[j]++
+				if people[j] == nil {
+					people[j] = map[string]bool{}
+				}
+				people[j][users[s]] = true
 			}
-			j := strings.Join(nodes, " → ")
-			if len(walk) > depth {
-				j += " → …"
+			want := map[string][2]int{}
+			for j, n := range sessions {
+				if len(people[j]) >= testK {
+					want[j] = [2]int{n, len(people[j])}
+				}
 			}
-			sessions[j]++
-			if people[j] == nil {
-				people[j] = map[string]bool{}
+			got := map[string][2]int{}
+			for _, row := range res.Rows {
+				got[row[0].(string)] = [2]int{int(row[1].(float64)), int(row[2].(float64))}
 			}
-			people[j][users[s]] = true
-		}
-		want := map[string][2]int{}
-		for j, n := range sessions {
-			if len(people[j]) >= testK {
-				want[j] = [2]int{n, len(people[j])}
-			}
-		}
-		got := map[string][2]int{}
-		for _, row := range res.Rows {
-			got[row[0].(string)] = [2]int{int(row[1].(float64)), int(row[2].(float64))}
-		}
-		assert.Equal(t, want, got)
-		assert.GreaterOrEqual(t, res.Rows[0][1], res.Rows[len(res.Rows)-1][1], "the most common first")
-	})
-
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, got)
+			assert.GreaterOrEqual(t, res.Rows[0][1], res.Rows[len(res.Rows)-1][1], "the most common first")
+		})
+	}
 }
 
 func TestSessionSpans(t *testing.T) {
