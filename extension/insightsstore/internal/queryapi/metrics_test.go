@@ -1126,7 +1126,10 @@ func TestUserBitmapsMatchDistinct(t *testing.T) {
 	forEachStore(t, func(t *testing.T, f *fixture) {
 		teams := baseRequest("team_comparison")
 		teams.Filters = map[string][]string{FilterTeamType: {"team"}}
-		for _, req := range []Request{baseRequest("plugin_adoption"), baseRequest("templates"), teams} {
+		searches := baseRequest("search")
+		searches.Interval = "day"
+		for _, req := range []Request{baseRequest("plugin_adoption"), baseRequest("templates"), teams, baseRequest("top_entities"),
+			baseRequest("search"), searches} {
 			q, err := validate(req, Catalog(), queryTo)
 			require.NoError(t, err)
 			q.rollupTZ, _ = time.LoadLocation(f.rollupTZ)
