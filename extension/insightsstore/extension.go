@@ -100,8 +100,11 @@ func (e *storeExtension) serve(ctx context.Context, host component.Host, api *Qu
 	if err != nil {
 		return fmt.Errorf("query API: listen on %q: %w", api.ServerConfig.NetAddr.Endpoint, err)
 	}
-	handler := queryapi.NewServer(e.store, api.tokens(), api.KAnonymity, e.set.Logger, queryapi.WithValueModel(api.ROI.valueModel()),
-		queryapi.WithCustomMetrics(api.CustomMetrics)).Handler()
+	options := []queryapi.Option{queryapi.WithValueModel(api.ROI.valueModel()), queryapi.WithCustomMetrics(api.CustomMetrics)}
+	if e.cfg.Threads > 0 { // as many statements at once as DuckDB has threads
+		options = append(options, queryapi.WithConcurrency(e.cfg.Threads))
+	}
+	handler := queryapi.NewServer(e.store, api.tokens(), api.KAnonymity, e.set.Logger, options...).Handler()
 	server, err := api.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
 	if err != nil {
 		_ = ln.Close()

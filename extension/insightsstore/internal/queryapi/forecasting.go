@@ -165,7 +165,7 @@ type series struct {
 // collectSeries runs the inner metric and arranges its rows as series over every bucket of the range (a
 // bucket without a row is 0: the metrics leave out empty groups).
 func collectSeries(ctx context.Context, db *sql.DB, q *query, k int) ([]series, []time.Time, []Column, error) {
-	q.inner.rollupTZ, q.inner.value = q.rollupTZ, q.value
+	q.inner.serving = q.serving
 	res, err := run(ctx, db, q.inner, k)
 	if err != nil {
 		return nil, nil, nil, err

@@ -148,18 +148,24 @@ func (t *Time) resolve(now time.Time) {
 // query is a validated request.
 type query struct {
 	Request
+	serving
 	from, to time.Time // resolved
 	metric   *Metric
 	now      time.Time
-	rollupTZ *time.Location // the days of the store's daily rollups
-	inner    *query         // the metric a derived metric works on
-	value    ValueModel     // what the roi metric counts
+	inner    *query // the metric a derived metric works on
 	// userNumbers, when positive, is the highest user number: count distinct users as bitmaps of that many bits
 	// (see sizeUserBitmaps).
 	userNumbers int64
 	// pendingSessionDays are the days paths reads from page_views: session_steps does not hold them yet.
 	pendingSessionDays []time.Time
 	catalog            map[string]*Metric
+}
+
+// serving is what the server gives every query, the metrics a derived metric works on included.
+type serving struct {
+	rollupTZ *time.Location // the days of the store's daily rollups
+	value    ValueModel     // what the roi metric counts
+	gate     *gate          // nil: no limit
 }
 
 // validate checks a request against the metric catalogue.

@@ -144,7 +144,7 @@ func ask(ctx context.Context, db *sql.DB, q *query, k int, req Request) (Request
 	if err != nil {
 		return req, nil, fmt.Errorf("recommendations: %s: %w", req.Metric, err)
 	}
-	sub.rollupTZ, sub.value = q.rollupTZ, q.value
+	sub.serving = q.serving
 	res, err := run(ctx, db, sub, k)
 	return req, res, err
 }

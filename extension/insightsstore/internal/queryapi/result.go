@@ -58,6 +58,11 @@ func run(ctx context.Context, db *sql.DB, q *query, k int) (*Result, error) {
 	if q.metric.derive != nil {
 		return q.metric.derive(ctx, db, q, k)
 	}
+	leave, err := q.gate.enter(ctx) // derived metrics pass through: their statements wait
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	start := time.Now()
 	var source queryer = db
 	if q.metric.prepare != nil {

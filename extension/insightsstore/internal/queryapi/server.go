@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -107,6 +108,7 @@ type Server struct {
 	value   ValueModel
 	logger  *zap.Logger
 	now     func() time.Time
+	gate    *gate
 }
 
 // Option configures a Server.
@@ -114,6 +116,12 @@ type Option func(*Server)
 
 // WithValueModel sets what the roi metric counts (default: DefaultValueModel).
 func WithValueModel(v ValueModel) Option { return func(s *Server) { s.value = v } }
+
+// WithConcurrency sets how many statements run at once (default: one per core, as many as DuckDB's threads); the
+// others wait their turn, up to 10 s, then get 503 with Retry-After.
+func WithConcurrency(statements int) Option {
+	return func(s *Server) { s.gate = newGate(statements, defaultGateWait) }
+}
 
 // WithCustomMetrics adds metrics defined in the config to the catalogue; ValidateCustomMetrics must accept them.
 func WithCustomMetrics(defs []CustomMetric) Option {
@@ -130,7 +138,8 @@ func WithCustomMetrics(defs []CustomMetric) Option {
 
 // NewServer creates the API over a store. k is the k-anonymity floor of breakdown rows.
 func NewServer(store *analyticsdb.Store, tokens []Token, k int, logger *zap.Logger, options ...Option) *Server {
-	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, value: DefaultValueModel(), logger: logger, now: time.Now}
+	s := &Server{store: store, catalog: Catalog(), tokens: map[[sha256.Size]byte]Principal{}, k: k, value: DefaultValueModel(), logger: logger, now: time.Now,
+		gate: newGate(runtime.NumCPU(), defaultGateWait)}
 	for _, t := range tokens {
 		s.tokens[sha256.Sum256([]byte(t.Secret))] = t.Principal
 	}
@@ -261,7 +270,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 		writeError(w, entry.Status, "filters."+FilterTeam, denied)
 		return
 	}
-	q.rollupTZ, q.value = s.store.Timezone(), s.value
+	q.serving = serving{rollupTZ: s.store.Timezone(), value: s.value, gate: s.gate}
 	res, err := run(r.Context(), s.store.DB(), q, s.k)
 	if err == nil && q.Compare != "" {
 		err = comparePeriods(r.Context(), s.store.DB(), q, s.k, res)
@@ -270,6 +279,12 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, p Principal) {
 	if errors.As(err, &re) { // what the data allows, found while computing (a history too short to fit)
 		entry.Status = http.StatusBadRequest
 		writeError(w, entry.Status, re.Field, re.Message)
+		return
+	}
+	if errors.Is(err, errBusy) {
+		entry.Status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+		writeError(w, entry.Status, "", errBusy.Error()+"; retry in a second")
 		return
 	}
 	if err != nil {
