@@ -212,7 +212,9 @@ func (s *Store) WriteLogs(ctx context.Context, ld plog.Logs, now time.Time) (Wri
 }
 
 // numberings are the numbers a write may add to.
-func (s *Store) numberings() []numbers { return []numbers{&s.users, &s.entities, &s.features, &s.routes} }
+func (s *Store) numberings() []numbers {
+	return []numbers{&s.users, &s.entities, &s.features, &s.routes}
+}
 
 // writeRows numbers the rows' users, entities and features, attributes their discovers to searches and stores
 // them with their details and rollups in one transaction; it returns the write's latest search per session.

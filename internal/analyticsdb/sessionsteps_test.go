@@ -33,7 +33,7 @@ func writePageViews(t *testing.T, s *Store, views ...pageView) {
 		lr.SetEventName(semconv.EventName(semconv.ActionNavigate))
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(v.start.Add(time.Duration(v.view) * time.Minute)))
 		attrs := map[string]any{semconv.AttrUserHash: v.user, semconv.AttrAction: semconv.ActionNavigate, semconv.AttrSubject: v.route,
-			semconv.AttrEventID: fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-%012d", v.start.Unix()%1e6*100+v.view),
+			semconv.AttrEventID:        fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-%012d", v.start.Unix()%1e6*100+v.view),
 			semconv.AttrSessionStartMs: v.start.UnixMilli(), semconv.AttrSessionPage: v.page, semconv.AttrSessionView: v.view}
 		if v.plugin != "" {
 			attrs[semconv.AttrPluginID] = v.plugin
