@@ -952,7 +952,7 @@ func TestSessionsMetric(t *testing.T) {
 			s = &sess{user: e.User, first: e.Time, last: e.Time, plugins: map[string]bool{}}
 			byID[e.SessionID] = s
 		}
-		s.first, s.last = minTime(s.first, e.Time), maxTime(s.last, e.Time)
+		s.first, s.last = earlier(s.first, e.Time), later(s.last, e.Time)
 		s.events++
 		if p, ok := e.Context["pluginId"].(string); ok {
 			s.plugins[p] = true
@@ -1000,20 +1000,6 @@ func TestSessionsMetric(t *testing.T) {
 		total += row[1].(float64)
 	}
 	assert.Equal(t, expect("")[0], total, "the days' sessions add up")
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // The engagement metrics against the stamps the engagement processor put on the stored events: each user in
