@@ -155,8 +155,16 @@ func (e *storeExtension) runMaintenance(ctx context.Context, now time.Time) {
 		}
 		e.set.Logger.Info("Retention done", fields...)
 	}
+	// The session steps of many days (a first run after an upgrade, a backfill) take a while: say so.
+	pending, err := analyticsdb.PendingSessionDays(ctx, e.store.DB())
+	if err == nil && len(pending) > 7 {
+		e.set.Logger.Info("Building the session steps of the paths metric", zap.Int("days", len(pending)))
+	}
+	start := time.Now()
 	if err := e.store.CompactRollups(ctx); err != nil {
 		e.set.Logger.Error("Compacting the rollups failed", zap.Error(err))
+	} else if len(pending) > 7 {
+		e.set.Logger.Info("Session steps built", zap.Int("days", len(pending)), zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	}
 	if err := e.store.Checkpoint(ctx); err != nil {
 		e.set.Logger.Error("Checkpoint failed", zap.Error(err))
