@@ -223,6 +223,9 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	if err := store.CompactRollups(ctx); err != nil {
 		return err
 	}
+	if _, err := store.BuildSessionSteps(ctx); err != nil {
+		return err
+	}
 	if err := store.Close(ctx); err != nil { // checkpoints
 		return err
 	}

@@ -121,16 +121,31 @@ func (e *storeExtension) serve(ctx context.Context, host component.Host, api *Qu
 	return nil
 }
 
-// maintain runs retention, rollup compaction and a checkpoint at start and then every maintenance interval.
+// sessionStepsInterval is how often the session steps of new page views are built between maintenances: until
+// they are, the paths metric walks those days' page views, slower (a backfill's 90 days: 100-160 ms instead of
+// 35-60).
+const sessionStepsInterval = 5 * time.Minute
+
+// maintain runs retention, rollup compaction, the session steps and a checkpoint at start and then every
+// maintenance interval, and the session steps every sessionStepsInterval.
 func (e *storeExtension) maintain(stop <-chan struct{}) {
 	ticker := time.NewTicker(e.cfg.MaintenanceInterval)
 	defer ticker.Stop()
+	steps := time.NewTicker(sessionStepsInterval)
+	defer steps.Stop()
+	e.runMaintenance(context.Background(), time.Now())
 	for {
-		e.runMaintenance(context.Background(), time.Now())
 		select {
 		case <-stop:
 			return
 		case <-ticker.C:
+			e.runMaintenance(context.Background(), time.Now())
+		case <-steps.C:
+			e.mu.RLock()
+			if e.store != nil {
+				e.buildSessionSteps(context.Background())
+			}
+			e.mu.RUnlock()
 		}
 	}
 }
@@ -155,19 +170,30 @@ func (e *storeExtension) runMaintenance(ctx context.Context, now time.Time) {
 		}
 		e.set.Logger.Info("Retention done", fields...)
 	}
-	// The session steps of many days (a first run after an upgrade, a backfill) take a while: say so.
+	if err := e.store.CompactRollups(ctx); err != nil {
+		e.set.Logger.Error("Compacting the rollups failed", zap.Error(err))
+	}
+	e.buildSessionSteps(ctx)
+	if err := e.store.Checkpoint(ctx); err != nil {
+		e.set.Logger.Error("Checkpoint failed", zap.Error(err))
+	}
+}
+
+// buildSessionSteps builds the session steps of the pending days; the caller holds e.mu and has a store. The
+// steps of many days (the first run after an upgrade, a backfill) take a while, about 0.2 s a day: it says so.
+func (e *storeExtension) buildSessionSteps(ctx context.Context) {
 	pending, err := analyticsdb.PendingSessionDays(ctx, e.store.DB())
-	if err == nil && len(pending) > 7 {
+	many := err == nil && len(pending) > 7
+	if many {
 		e.set.Logger.Info("Building the session steps of the paths metric", zap.Int("days", len(pending)))
 	}
 	start := time.Now()
-	if err := e.store.CompactRollups(ctx); err != nil {
-		e.set.Logger.Error("Compacting the rollups failed", zap.Error(err))
-	} else if len(pending) > 7 {
-		e.set.Logger.Info("Session steps built", zap.Int("days", len(pending)), zap.Duration("took", time.Since(start).Round(time.Millisecond)))
-	}
-	if err := e.store.Checkpoint(ctx); err != nil {
-		e.set.Logger.Error("Checkpoint failed", zap.Error(err))
+	built, err := e.store.BuildSessionSteps(ctx)
+	switch {
+	case err != nil:
+		e.set.Logger.Error("Building the session steps failed; the paths metric walks the page views of the days left", zap.Int("built", built), zap.Error(err))
+	case many:
+		e.set.Logger.Info("Session steps built", zap.Int("days", built), zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	}
 }
 

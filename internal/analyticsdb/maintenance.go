@@ -112,8 +112,7 @@ var wholeTable = time.Unix(0, 0).UTC()
 
 // CompactRollups merges the rows of each key that separate writes left behind in the rollups. It works a day at
 // a time, and only on the days writes have touched since the last run (rollup_days), so that each transaction
-// stays small whatever the size of the store; then it builds session_steps for the days of sessions that have
-// new page views.
+// stays small whatever the size of the store.
 func (s *Store) CompactRollups(ctx context.Context) error {
 	for _, r := range compacted {
 		days, err := markedDays(ctx, s.db, r.table)
@@ -124,15 +123,6 @@ func (s *Store) CompactRollups(ctx context.Context) error {
 			if err := s.compactDay(ctx, r, day); err != nil {
 				return err
 			}
-		}
-	}
-	days, err := markedDays(ctx, s.db, sessionSteps)
-	if err != nil {
-		return err
-	}
-	for _, day := range days {
-		if err := s.buildSessionSteps(ctx, day); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -9,8 +9,8 @@ import (
 
 // sessionSteps is the table of a row per session with its page views as lists (schema 18), and the name its
 // pending days go by in rollup_days. A day there is a UTC day of session starts whose rows are missing or out of
-// date: writes mark the days of the sessions their page views belong to, and the maintenance (CompactRollups)
-// rebuilds each marked day from page_views. Until it has, readers walk that day's page views instead.
+// date: writes mark the days of the sessions their page views belong to, and BuildSessionSteps rebuilds each
+// marked day from page_views. Until it has, readers walk that day's page views instead.
 const sessionSteps = "session_steps"
 
 const dayMillis = int64(24 * time.Hour / time.Millisecond)
@@ -35,6 +35,21 @@ FROM (SELECT instance, user_no, session_start_ms, list_sort(list({'page': page, 
 			list_sort(list({'view': view, 'plugin': plugin_id, 'route': route_no, 'subject': subject})) AS views
 		FROM page_views WHERE session_start_ms >= $1 AND session_start_ms < $2 GROUP BY ALL)
 	GROUP BY ALL)`
+
+// BuildSessionSteps builds session_steps for the days pending there, a day per transaction, and returns how many
+// it built.
+func (s *Store) BuildSessionSteps(ctx context.Context) (int, error) {
+	days, err := markedDays(ctx, s.db, sessionSteps)
+	if err != nil {
+		return 0, err
+	}
+	for i, day := range days {
+		if err := s.buildSessionSteps(ctx, day); err != nil {
+			return i, err
+		}
+	}
+	return len(days), nil
+}
 
 // buildSessionSteps replaces the session_steps rows of the sessions that started on day (UTC) with rows built
 // from page_views, and clears the day's mark, in one transaction: readers see either the day pending or built.

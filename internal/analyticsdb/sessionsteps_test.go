@@ -84,10 +84,13 @@ func TestSessionSteps(t *testing.T) {
 	pending, err := PendingSessionDays(ctx, s.DB())
 	require.NoError(t, err)
 	assert.Equal(t, []time.Time{SessionDay(day1.UnixMilli()), SessionDay(day2.UnixMilli())}, pending)
-	assert.Equal(t, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), SessionDay(day1.UnixMilli()))
-	assert.Empty(t, sessionStepRows(t, s), "built by the maintenance")
-
 	require.NoError(t, s.CompactRollups(ctx))
+	assert.Empty(t, sessionStepRows(t, s), "built by BuildSessionSteps, not by the compaction")
+	assert.Equal(t, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), SessionDay(day1.UnixMilli()))
+
+	built, err := s.BuildSessionSteps(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, built)
 	want := []string{
 		"2026-11-20T23:50:00Z [catalog, NULL, catalog] [1, 1, 2, 3] [catalog, catalog, NULL, catalog] " +
 			"[/catalog, '/catalog/:namespace/component/:name', /somewhere, /catalog]",
@@ -102,7 +105,9 @@ func TestSessionSteps(t *testing.T) {
 	pending, err = PendingSessionDays(ctx, s.DB())
 	require.NoError(t, err)
 	assert.Equal(t, []time.Time{SessionDay(day2.UnixMilli())}, pending)
-	require.NoError(t, s.CompactRollups(ctx))
+	built, err = s.BuildSessionSteps(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, built, "the day of the late view only")
 	want[1] = "2026-11-22T09:00:00Z [techdocs, catalog] [1, 2] [techdocs, catalog] ['/docs/:namespace/component/:name', /catalog]"
 	assert.Equal(t, want, sessionStepRows(t, s))
 
