@@ -2,6 +2,7 @@ package insightsstore
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/insights-collector/insights-collector/extension/insightsstore/internal/metadata"
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/semconv"
 )
@@ -133,3 +137,40 @@ func TestRetentionRunsAndReports(t *testing.T) {
 }
 
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
+
+// The maintenance builds the session steps of the days with new page views, and says so when they are many.
+func TestMaintenanceBuildsSessionSteps(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	settings := extensiontest.NewNopSettings(metadata.Type)
+	settings.Logger = zap.New(core)
+	ext, err := NewFactory().Create(context.Background(), settings, testConfig(t))
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	defer ext.Shutdown(context.Background())
+	se := ext.(*storeExtension)
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	start := time.Now().Truncate(24*time.Hour).AddDate(0, 0, -10)
+	for day := range 9 { // a session a day
+		lr := records.AppendEmpty()
+		lr.SetEventName(semconv.EventName(semconv.ActionNavigate))
+		ts := start.AddDate(0, 0, day)
+		lr.SetTimestamp(pcommonTime(ts))
+		require.NoError(t, lr.Attributes().FromRaw(map[string]any{semconv.AttrEventID: fmt.Sprintf("0193a0f0-5b7e-7cde-8f00-0000000001%02d", day),
+			semconv.AttrUserID: "user:default/jdoe", semconv.AttrAction: semconv.ActionNavigate, semconv.AttrSubject: "/catalog",
+			semconv.AttrPluginID: "catalog", semconv.AttrSessionStartMs: ts.UnixMilli(), semconv.AttrSessionPage: 1, semconv.AttrSessionView: 1}))
+	}
+	_, err = se.WriteLogs(context.Background(), ld)
+	require.NoError(t, err)
+
+	se.runMaintenance(context.Background(), time.Now())
+	var n int
+	require.NoError(t, se.store.DB().QueryRow(`SELECT count(*) FROM session_steps`).Scan(&n))
+	assert.Equal(t, 9, n)
+	pending, err := analyticsdb.PendingSessionDays(context.Background(), se.store.DB())
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+	// At least once: the start's own maintenance may have found them too.
+	assert.Positive(t, logs.FilterMessage("Building the session steps of the paths metric").FilterField(zap.Int("days", 9)).Len())
+	assert.Positive(t, logs.FilterMessage("Session steps built").Len())
+}
