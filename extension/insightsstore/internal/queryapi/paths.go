@@ -158,7 +158,7 @@ func earlier(a, b time.Time) time.Time {
 }
 
 // paths walks the sessions that began (their first page view) in the range: a row per session from
-// session_steps (its steps as lists, built by the store's maintenance), and, for the days still pending there,
+// session_steps (its steps as lists, built by analyticsdb.BuildSessionSteps), and, for the days still pending there,
 // from page_views (walkViews). Each span gives the same rows — (step, source, target, u), or (u, key, more): a
 // journey's nodes and whether it goes on — and the counts are taken over their union, then the nodes named.
 func paths(q *query, b *sqlb) []Column {
