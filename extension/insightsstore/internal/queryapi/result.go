@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/insights-collector/insights-collector/internal/analyticsdb"
 )
 
 // Result is a metric's answer: a table that maps one-to-one onto a Grafana data frame.
@@ -47,9 +49,9 @@ type Meta struct {
 	Models []ModelInfo `json:"models,omitempty"`
 }
 
-// queryer is the connection pool, or a transaction.
+// queryer is the connection pool, or a transaction: what reads the store (analyticsdb.Queryer), one row too.
 type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	analyticsdb.Queryer
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
