@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,7 @@ type options struct {
 	postgres     bool
 	postgresPort int
 	writeBatch   int
+	match        *regexp.Regexp // the questions asked
 }
 
 func main() {
@@ -69,7 +71,13 @@ func main() {
 	flag.BoolVar(&o.postgres, "postgres", true, "also load and query PostgreSQL (installed from Debian when missing)")
 	flag.IntVar(&o.postgresPort, "postgres-port", 55432, "port of the benchmark's PostgreSQL on 127.0.0.1")
 	flag.IntVar(&o.writeBatch, "write-batch", 20000, "events per store write while building")
+	match := flag.String("match", "", "ask only the questions whose name matches this regular expression (e.g. -match recommendations -runs 25)")
 	flag.Parse()
+	var err error
+	if o.match, err = regexp.Compile(*match); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/store: -match:", err)
+		os.Exit(2)
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/store:", err)
 		os.Exit(1)
@@ -450,6 +458,9 @@ func measureQueries(ctx context.Context, o options, dbPath string, pg *pgx.Conn)
 	fmt.Println("| question | store (query API) | store, DB time | PostgreSQL (RHDH schema) | PostgreSQL / store |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, q := range questions() {
+		if !o.match.MatchString(q.name) {
+			continue
+		}
 		wall, db, err := medianAPI(api, q.request, o.runs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", q.name, err)
