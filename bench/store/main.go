@@ -36,6 +36,7 @@ import (
 
 	"github.com/insights-collector/insights-collector/bench/internal/hostinfo"
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/cputime"
 	"github.com/insights-collector/insights-collector/internal/loopback"
 	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/simulator"
@@ -182,11 +183,11 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	}
 	write := func() error {
 		for _, ld := range sessioned.AllLogs() {
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			if _, err := store.WriteLogs(ctx, ld, periodEnd); err != nil {
 				return err
 			}
-			storeCPU += cpuTime() - c0
+			storeCPU += cputime.Process() - c0
 		}
 		sessioned.Reset()
 		return nil
@@ -198,11 +199,11 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 		occs := w.Day(day)
 		for from := 0; from < len(occs); from += o.writeBatch {
 			batch := occs[from:min(from+o.writeBatch, len(occs))]
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			ld := wireformat.OTLP(batch)
 			normalize.OTLP(ld, &normalize.Options{MaxEventAge: 24 * time.Hour * time.Duration(periodDays+1)},
 				&normalize.Request{Received: periodEnd, Instance: "portal"})
-			storeCPU += cpuTime() - c0
+			storeCPU += cputime.Process() - c0
 			if err := sessionizer.ConsumeLogs(ctx, ld); err != nil {
 				return err
 			}
@@ -227,7 +228,7 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	if err := write(); err != nil {
 		return err
 	}
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	if err := store.CompactRollups(ctx); err != nil {
 		return err
 	}
@@ -237,7 +238,7 @@ func build(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
 	if err := store.Close(ctx); err != nil { // checkpoints
 		return err
 	}
-	storeCPU += cpuTime() - c0
+	storeCPU += cputime.Process() - c0
 	summary := fmt.Sprintf("store: %d events, %.0f events per CPU-second (normalise + write + rollups + checkpoint, %d per write)",
 		events, float64(events)/storeCPU.Seconds(), o.writeBatch)
 	if pg != nil {
@@ -609,10 +610,4 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/insights-collector/insights-collector/internal/cputime"
 	"github.com/insights-collector/insights-collector/internal/normalize"
 	"github.com/insights-collector/insights-collector/internal/simulator"
 	"github.com/insights-collector/insights-collector/internal/wireformat"
@@ -42,7 +42,7 @@ func BenchmarkWriteLogs(b *testing.B) {
 	require.NoError(b, err)
 	defer s.Close(context.Background())
 	b.ReportAllocs()
-	cpuStart := cpuTime()
+	cpuStart := cputime.Process()
 	i := 0
 	for b.Loop() {
 		if i == len(batches) { // every event stored once: start over on a fresh table
@@ -62,14 +62,7 @@ func BenchmarkWriteLogs(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
-	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
-}
-
-// cpuTime is the process's user+system CPU time: DuckDB works on several threads, so wall time alone hides cost.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((cputime.Process()-cpuStart).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
 }
 
 // BenchmarkAppendOnly is the floor under BenchmarkWriteLogs: the same event rows (built once, outside the
@@ -78,11 +71,11 @@ func cpuTime() time.Duration {
 func BenchmarkAppendOnly(b *testing.B) {
 	s, rows := benchEventRows(b)
 	b.ReportAllocs()
-	cpuStart := cpuTime()
+	cpuStart := cputime.Process()
 	for b.Loop() {
 		require.NoError(b, s.inTx(context.Background(), func() error { return s.appendRows("events", rows) }))
 	}
-	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*len(rows)), "cpu-ns/event")
+	b.ReportMetric(float64((cputime.Process()-cpuStart).Nanoseconds())/float64(b.N*len(rows)), "cpu-ns/event")
 }
 
 // BenchmarkInsertSelect is the floor under BenchmarkAppendOnly: DuckDB alone, with no Go in the loop. The same
@@ -110,7 +103,7 @@ func BenchmarkInsertSelect(b *testing.B) {
 				_, err := s.writeConn.ExecContext(ctx, "CREATE TABLE "+table+" AS SELECT "+g.columns+" FROM events LIMIT 0")
 				require.NoError(b, err)
 				insert := "INSERT INTO " + table + " SELECT " + g.columns + " FROM staged" + strings.Repeat(" UNION ALL SELECT "+g.columns+" FROM staged", copies-1)
-				cpuStart := cpuTime()
+				cpuStart := cputime.Process()
 				for b.Loop() {
 					require.NoError(b, s.inTx(ctx, func() error {
 						_, err := s.writeConn.ExecContext(ctx, insert)
@@ -119,7 +112,7 @@ func BenchmarkInsertSelect(b *testing.B) {
 				}
 				_, err = s.writeConn.ExecContext(ctx, "CHECKPOINT")
 				require.NoError(b, err)
-				b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/float64(b.N*copies*len(rows)), "cpu-ns/event")
+				b.ReportMetric(float64((cputime.Process()-cpuStart).Nanoseconds())/float64(b.N*copies*len(rows)), "cpu-ns/event")
 				_, err = s.writeConn.ExecContext(ctx, "DROP TABLE "+table)
 				require.NoError(b, err)
 			})

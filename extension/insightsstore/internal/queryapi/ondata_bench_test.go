@@ -1,5 +1,3 @@
-//go:build unix
-
 package queryapi
 
 import (
@@ -7,13 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/insights-collector/insights-collector/internal/analyticsdb"
+	"github.com/insights-collector/insights-collector/internal/cputime"
 )
 
 // BenchmarkOnBenchDataSet asks the recommendations and the metrics of their rules of the data set `make
@@ -45,7 +43,7 @@ func BenchmarkOnBenchDataSet(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			var req Request
 			require.NoError(b, json.Unmarshal([]byte(tc.request), &req))
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				q, err := validate(req, Catalog(), end)
 				require.NoError(b, err)
@@ -53,14 +51,7 @@ func BenchmarkOnBenchDataSet(b *testing.B) {
 				_, err = run(ctx, store.DB(), q, 5)
 				require.NoError(b, err)
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
-}
-
-// processCPU is the CPU time the process has used, DuckDB's threads included.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
