@@ -170,12 +170,27 @@ func (e *storeExtension) runMaintenance(ctx context.Context, now time.Time) {
 		}
 		e.set.Logger.Info("Retention done", fields...)
 	}
-	if err := e.store.CompactRollups(ctx); err != nil {
-		e.set.Logger.Error("Compacting the rollups failed", zap.Error(err))
-	}
+	e.compactRollups(ctx)
 	e.buildSessionSteps(ctx)
 	if err := e.store.Checkpoint(ctx); err != nil {
 		e.set.Logger.Error("Checkpoint failed", zap.Error(err))
+	}
+}
+
+// compactRollups compacts the rollups and builds their user sets; the caller holds e.mu and has a store. Many days
+// (the first run after an upgrade that adds user sets, a backfill) take a while: it says so.
+func (e *storeExtension) compactRollups(ctx context.Context) {
+	days, err := analyticsdb.CompactionBacklog(ctx, e.store.DB())
+	many := err == nil && days > 7
+	if many {
+		e.set.Logger.Info("Compacting the rollups and building their user sets", zap.Int("days", days))
+	}
+	start := time.Now()
+	switch err := e.store.CompactRollups(ctx); {
+	case err != nil:
+		e.set.Logger.Error("Compacting the rollups failed; the days left are read from the rollups' rows", zap.Error(err))
+	case many:
+		e.set.Logger.Info("Rollups compacted", zap.Int("days", days), zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	}
 }
 

@@ -138,8 +138,9 @@ func TestRetentionRunsAndReports(t *testing.T) {
 
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
 
-// The maintenance builds the session steps of the days with new page views, and says so when they are many.
-func TestMaintenanceBuildsSessionSteps(t *testing.T) {
+// The maintenance builds the session steps of the days with new page views, and the user sets of the days it
+// compacts, and says so when they are many.
+func TestMaintenanceBuildsSessionStepsAndUserSets(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	settings := extensiontest.NewNopSettings(metadata.Type)
 	settings.Logger = zap.New(core)
@@ -173,4 +174,8 @@ func TestMaintenanceBuildsSessionSteps(t *testing.T) {
 	// At least once: the start's own maintenance may have found them too.
 	assert.Positive(t, logs.FilterMessage("Building the session steps of the paths metric").FilterField(zap.Int("days", 9)).Len())
 	assert.Positive(t, logs.FilterMessage("Session steps built").Len())
+	require.NoError(t, se.store.DB().QueryRow(`SELECT count(*) FROM plugin_users`).Scan(&n))
+	assert.Equal(t, 9, n, "a day of catalog users a day")
+	assert.Positive(t, logs.FilterMessage("Compacting the rollups and building their user sets").FilterField(zap.Int("days", 9)).Len())
+	assert.Positive(t, logs.FilterMessage("Rollups compacted").Len())
 }

@@ -40,8 +40,11 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (Deleted,
 	}
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, pastDay})
+		if r.sets != nil {
+			filters = append(filters, tableFilter{r.sets.table, pastDay})
+		}
 	}
-	return s.deleteWhere(ctx, filters, cutoff)
+	return s.deleteWhere(ctx, nil, filters, cutoff)
 }
 
 // EraseUser removes every row of one user (GDPR erasure), by the key the store counts them by: the pseudonym
@@ -59,11 +62,15 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 		{"page_views", number},
 		{sessionSteps, number},
 	}
+	var before []string
 	for _, r := range dailyRollups {
 		filters = append(filters, tableFilter{r.table, number})
+		if r.sets != nil {
+			before = append(before, r.sets.eraseSQL(r.table, number)...)
+		}
 	}
 	filters = append(filters, tableFilter{"user_numbers", "user_key = $1"}) // last: the filters above look the number up here
-	deleted, err := s.deleteWhere(ctx, filters, key)
+	deleted, err := s.deleteWhere(ctx, before, filters, key)
 	if err == nil {
 		s.users.drop(key)            // a user who comes back gets a new number
 		delete(s.searches.last, key) // the user's latest search, when it has no session id
@@ -73,10 +80,16 @@ func (s *Store) EraseUser(ctx context.Context, key string) (Deleted, error) {
 
 type tableFilter struct{ table, where string }
 
-// deleteWhere deletes in one transaction; the caller holds s.mu.
-func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any) (Deleted, error) {
+// deleteWhere deletes in one transaction, after the statements before (which take the same argument); the
+// caller holds s.mu.
+func (s *Store) deleteWhere(ctx context.Context, before []string, filters []tableFilter, arg any) (Deleted, error) {
 	deleted := Deleted{}
 	err := s.inTx(ctx, func() error {
+		for _, q := range before {
+			if _, err := s.writeConn.ExecContext(ctx, q, arg); err != nil {
+				return fmt.Errorf("before deleting: %w", err)
+			}
+		}
 		for _, f := range filters {
 			res, err := s.writeConn.ExecContext(ctx, "DELETE FROM "+f.table+" WHERE "+f.where, arg)
 			if err != nil {
@@ -98,10 +111,11 @@ func (s *Store) deleteWhere(ctx context.Context, filters []tableFilter, arg any)
 
 // rollup describes a table whose rows of one key may repeat (a row per write), and how to merge them; period
 // is the column holding the day, or "" for a table merged whole (users: a row per user). rebuildSQL computes
-// a daily rollup from the events (%[1]s: the day of an event).
+// a daily rollup from the events (%[1]s: the day of an event); sets, when set, are its users as bitmaps.
 type rollup struct {
 	table, period, merged string
 	rebuildSQL            string
+	sets                  *userSets
 }
 
 // compacted are the rollups the compaction merges.
@@ -126,6 +140,23 @@ func (s *Store) CompactRollups(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// CompactionBacklog is how many days the compaction has to merge (and build the user sets of): one or two
+// between maintenances, every day of the store after an upgrade that adds user sets.
+func CompactionBacklog(ctx context.Context, q Queryer) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT count(DISTINCT day) FROM rollup_days WHERE rollup NOT IN ('users', '`+sessionSteps+`')`)
+	if err != nil {
+		return 0, fmt.Errorf("count the days to compact: %w", err)
+	}
+	defer rows.Close()
+	var n int
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
 }
 
 // markedDays returns the days rollup_days holds for a table: the days to compact, or to build (session_steps).
@@ -153,14 +184,18 @@ func (s *Store) compactDay(ctx context.Context, r rollup, day time.Time) error {
 	if r.period == "" {
 		where = " WHERE $1 IS NOT NULL"
 	}
+	queries := []string{
+		"CREATE OR REPLACE TEMP TABLE compacted AS SELECT " + r.merged + " FROM " + r.table + where + " GROUP BY ALL",
+		"DELETE FROM " + r.table + where,
+		"INSERT INTO " + r.table + " SELECT * FROM compacted",
+		"DROP TABLE compacted",
+	}
+	if r.sets != nil {
+		queries = append(queries, "DELETE FROM "+r.sets.table+where, r.sets.buildSQL(r.table))
+	}
+	queries = append(queries, "DELETE FROM rollup_days WHERE rollup = '"+r.table+"' AND day = $1")
 	return s.inTx(ctx, func() error {
-		for _, q := range []string{
-			"CREATE OR REPLACE TEMP TABLE compacted AS SELECT " + r.merged + " FROM " + r.table + where + " GROUP BY ALL",
-			"DELETE FROM " + r.table + where,
-			"INSERT INTO " + r.table + " SELECT * FROM compacted",
-			"DROP TABLE compacted",
-			"DELETE FROM rollup_days WHERE rollup = '" + r.table + "' AND day = $1",
-		} {
+		for _, q := range queries {
 			var args []any
 			if strings.Contains(q, "$1") {
 				args = []any{day}

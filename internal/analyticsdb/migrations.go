@@ -560,6 +560,20 @@ CREATE TABLE session_steps (
 INSERT INTO rollup_days SELECT DISTINCT 'session_steps', DATE '1970-01-01' + CAST(session_start_ms // 86400000 AS INTEGER)
 FROM page_views ON CONFLICT DO NOTHING;
 `},
+	{21, "the users of each plugin as bitmaps", `
+-- Per day, plugin and block of 2,048 user numbers, the users as a bitmap (usersets.go), built by the compaction
+-- from plugin_daily: plugin adoption ORs a few hundred bitmaps instead of counting distinct users over 500,000
+-- rows. Every day is marked for the compaction to build it.
+CREATE TABLE plugin_users (
+	day       DATE NOT NULL,
+	instance  VARCHAR NOT NULL,
+	plugin_id VARCHAR NOT NULL,
+	block     UINTEGER NOT NULL, -- user numbers block * 2048 + 1 to (block + 1) * 2048
+	users     BIT NOT NULL,      -- bit i (from 1, left to right): user number block * 2048 + i
+	events    BIGINT NOT NULL
+);
+INSERT INTO rollup_days SELECT DISTINCT 'plugin_daily', day FROM plugin_daily ON CONFLICT DO NOTHING;
+`},
 }
 
 // migrate applies the migrations the database has not seen, each in its own transaction.

@@ -29,6 +29,7 @@ var dailyRollups = []rollup{
 		merged: "day, instance, plugin_id, user_no, sum(events)::BIGINT",
 		rebuildSQL: "SELECT %[1]s, coalesce(instance, ''), plugin_id, user_no, count(*) FROM events " +
 			"WHERE user_no IS NOT NULL AND plugin_id IS NOT NULL AND " + ActivitySQL("") + " GROUP BY ALL",
+		sets: &userSets{table: "plugin_users", keys: "instance, plugin_id", sums: "sum(events)::BIGINT"},
 	},
 	{
 		table:  "entity_daily",
@@ -508,11 +509,15 @@ func (s *Store) ensureRollupTimezone(ctx context.Context) (rebuilt bool, err err
 	defer s.mu.Unlock()
 	return true, s.inTx(ctx, func() error {
 		for _, r := range dailyRollups {
-			for _, q := range []string{
+			queries := []string{
 				"DELETE FROM " + r.table,
 				"INSERT INTO " + r.table + " " + fmt.Sprintf(r.rebuildSQL, localDate(s.loc.String(), "ts")),
 				"DELETE FROM rollup_days WHERE rollup = '" + r.table + "'",
-			} {
+			}
+			if r.sets != nil { // the compaction builds them again
+				queries = append(queries, "DELETE FROM "+r.sets.table, markAllSQL(r.table))
+			}
+			for _, q := range queries {
 				if _, err := s.writeConn.ExecContext(ctx, q); err != nil {
 					return fmt.Errorf("rebuild %s in time zone %s: %w", r.table, s.loc, err)
 				}

@@ -359,23 +359,15 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 	span := q.to.Sub(q.from)
 	prev := *q
 	prev.from, prev.to = q.from.Add(-span), q.from
-	// Both periods in one aggregation (rather than one each and a join: a third less time): per plugin, the
-	// users of each period as bitmaps, whose AND are the retained (12.8 against 8.6 ms at 10 million events);
-	// where those do not fit, per plugin and user, then per plugin.
-	both := "(SELECT plugin_id, user_no, events, true AS now FROM " + b.activity(q, 0, true) + " UNION ALL " +
-		"SELECT plugin_id, user_no, 0, false FROM " + b.activity(&prev, 0, true) + ") WHERE plugin_id IS NOT NULL"
-	if q.userNumbers > 0 {
-		b.WriteString("WITH pu AS (SELECT plugin_id, sum(events) FILTER (WHERE now) AS events, " + q.userBitmap() + " FILTER (WHERE now) AS cur, " +
-			q.userBitmap() + " FILTER (WHERE NOT now) AS prev FROM " + both + " GROUP BY 1), " +
-			"per AS (SELECT plugin_id, coalesce(bit_count(cur), 0) AS users, events, coalesce(bit_count(cur & prev), 0) AS retained, " +
-			"coalesce(bit_count(prev), 0) AS previous FROM pu), ")
-	} else {
-		b.WriteString("WITH pu AS (SELECT plugin_id, user_no, sum(events) FILTER (WHERE now) AS events, bool_or(now) AS now, bool_or(NOT now) AS before " +
-			"FROM " + both + " GROUP BY 1, 2), " +
-			"per AS (SELECT plugin_id, count(*) FILTER (WHERE now) AS users, sum(events) AS events, count(*) FILTER (WHERE now AND before) AS retained, " +
-			"count(*) FILTER (WHERE before) AS previous FROM pu GROUP BY 1), ")
-	}
-	b.WriteString("total AS (SELECT " + q.distinctUsers("") + " AS n FROM " + b.activity(q, 0, false) + ") " +
+	// Both periods in one aggregation: per plugin and block of users, the users of each period as bitmaps, whose
+	// AND are the retained. From the daily user sets, a few hundred bitmaps a period rather than a row per user
+	// and day (7.0 against 2.3 ms for the two periods at 10 million events).
+	b.WriteString("WITH pb AS (SELECT plugin_id, block, bit_or(users) FILTER (WHERE now) AS cur, bit_or(users) FILTER (WHERE NOT now) AS prev, " +
+		"sum(events) FILTER (WHERE now) AS events FROM (SELECT true AS now, * FROM " + b.userSets(q, pluginActivity, "plugin_id", "c") + " UNION ALL " +
+		"SELECT false, * FROM " + b.userSets(&prev, pluginActivity, "plugin_id", "p") + ") GROUP BY plugin_id, block), " +
+		"per AS (SELECT plugin_id, " + setCount("cur") + " AS users, sum(events) AS events, " + setCount("cur & prev") + " AS retained, " +
+		setCount("prev") + " AS previous FROM pb GROUP BY 1), " +
+		"total AS (SELECT " + q.distinctUsers("") + " AS n FROM " + b.activity(q, 0, false) + ") " +
 		"SELECT plugin_id AS plugin, users, events, users / nullif(total.n, 0) AS share, nullif(previous, 0) AS previous_users, " +
 		"(users - previous) / nullif(previous, 0) AS trend, retained AS retained_users, retained / nullif(previous, 0) AS retention " +
 		"FROM per CROSS JOIN total WHERE users > 0 ORDER BY users DESC, plugin LIMIT " + b.arg(q.Limit))
@@ -383,9 +375,14 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 		number("retained_users", "users", ""), number("retention", "ratio", "")}
 }
 
-// sizePluginAdoption: two bitmaps per plugin (see pluginAdoption), and the total.
+// setCount counts the users of a group's rows of user set bitmaps (one block each, or NULL): its bits.
+func setCount(bitmap string) string {
+	return "coalesce(sum(bit_count(" + bitmap + ")), 0)::BIGINT"
+}
+
+// sizePluginAdoption: the total of active users as a bitmap (the plugins' are user sets).
 func sizePluginAdoption(ctx context.Context, db queryer, q *query) error {
-	return fitUserBitmaps(ctx, db, q, "SELECT 2 * count(DISTINCT plugin_id) + 1 FROM feature_numbers", 1)
+	return fitUserBitmaps(ctx, db, q, "SELECT 1", 1)
 }
 
 func featureAdoption(q *query, b *sqlb) []Column {

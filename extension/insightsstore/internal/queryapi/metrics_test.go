@@ -3,7 +3,6 @@ package queryapi
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -222,6 +221,10 @@ func newFixture(t *testing.T, dir, rollupTZ string, mutate func(*simulator.Confi
 		normalize.OTLP(ld, &normalize.Options{MaxEventAge: 72 * time.Hour}, &normalize.Request{Received: simStart.AddDate(0, 0, d+2), Instance: "portal-eu"})
 		require.NoError(t, sessionizer.ConsumeLogs(context.Background(), ld))
 		flush()
+		if d == simDays-8 {
+			// As the maintenance would: the days before are compacted (their user sets built), the later pending.
+			require.NoError(t, store.CompactRollups(context.Background()))
+		}
 	}
 	require.NoError(t, sessionizer.Shutdown(context.Background())) // the open sessions end
 	require.NoError(t, scorer.Shutdown(context.Background()))
@@ -476,7 +479,7 @@ func TestUserBitmapsFit(t *testing.T) {
 }
 
 // rowsOf runs a metric's statement as built, without the API's conversions.
-func rowsOf(t *testing.T, db *sql.DB, q *query) [][]any {
+func rowsOf(t *testing.T, db queryer, q *query) [][]any {
 	t.Helper()
 	var b sqlb
 	columns := q.metric.build(q, &b)
@@ -1105,6 +1108,31 @@ func TestEngagementMetrics(t *testing.T) {
 	for i, row := range res.Rows {
 		assert.Equal(t, []any{float64(10 * i), float64(10*i + 10), bins[i]}, row)
 	}
+}
+
+// The metrics that read user sets give the same rows from the days the compaction built as from the rollups'
+// rows of the days pending there.
+func TestUserSetsMatchTheRollups(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		for _, req := range []Request{baseRequest("plugin_adoption")} {
+			q, err := validate(req, Catalog(), queryTo)
+			require.NoError(t, err)
+			q.rollupTZ, _ = time.LoadLocation(f.rollupTZ)
+			tx, err := f.store.DB().BeginTx(ctx, nil)
+			require.NoError(t, err)
+			if q.metric.prepare != nil {
+				require.NoError(t, q.metric.prepare(ctx, tx, q))
+			}
+			built := rowsOf(t, tx, q)
+			require.NotEmpty(t, built, req.Metric)
+			_, err = tx.ExecContext(ctx, "INSERT INTO rollup_days SELECT DISTINCT 'plugin_daily', day FROM plugin_daily ON CONFLICT DO NOTHING")
+			require.NoError(t, err)
+			pending := rowsOf(t, tx, q)
+			require.NoError(t, tx.Rollback())
+			assert.Equal(t, pending, built, req.Metric)
+		}
+	})
 }
 
 // Metrics that count distinct users as bitmaps where they fit give the rows count(DISTINCT) gives.

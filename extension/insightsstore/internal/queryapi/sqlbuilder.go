@@ -109,6 +109,9 @@ type source struct {
 	// hasKind: the rollup has entity_kind, so a filter on it can be answered from the rollup; noPlugin: the
 	// rollup has no plugin_id, so a filter on it cannot.
 	hasKind, noPlugin bool
+	// sets, when set, is the table of the rollup's users as bitmaps (see userSets), with the sums of setSums.
+	sets    string
+	setSums []string
 }
 
 var (
@@ -121,6 +124,7 @@ var (
 		rollup: "plugin_daily", rollupCols: "instance, user_no, plugin_id, events",
 		eventCols:   userActivity.eventCols,
 		eventFilter: "e.user_no IS NOT NULL AND e.plugin_id IS NOT NULL AND " + analyticsdb.ActivitySQL("e."),
+		sets:        "plugin_users", setSums: []string{"events"},
 	}
 	entityActivity = source{
 		rollup: "entity_daily", rollupCols: "instance, plugin_id, entity_kind, entity_no, user_no, views, events, creates, create_value",
@@ -164,6 +168,11 @@ var (
 // the rollup cannot answer (hourly buckets, buckets in another time zone, a filter the rollup lacks), come from
 // the events.
 func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) string {
+	return b.fromDays(q, src, lookback, alias, "")
+}
+
+// fromDays is from with a further condition on the days read from the rollup (" AND …").
+func (b *sqlb) fromDays(q *query, src source, lookback time.Duration, alias, days string) string {
 	// Placeholders are positional: every part is written in the order its arguments are bound.
 	from, to := q.from.Add(-lookback), q.to
 	events := func() string {
@@ -176,11 +185,7 @@ func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) 
 	}
 	b.fromRollups = true
 	// The rollup's days are the caller's when lt matters (an interval): see rollupDays.
-	rollup := "SELECT CAST(day AS TIMESTAMP) AS lt, " + src.rollupCols + " FROM " + src.rollup + " WHERE day >= " + b.date(lo) + " AND day < " + b.date(hi) +
-		b.in("plugin_id", q.filter(FilterPlugin)) + b.in("instance", q.filter(FilterInstance))
-	if src.hasKind {
-		rollup += b.in("entity_kind", q.filter(FilterEntityKind))
-	}
+	rollup := "SELECT CAST(day AS TIMESTAMP) AS lt, " + src.rollupCols + " FROM " + src.rollup + " WHERE " + b.rollupFilters(q, src, lo, hi) + days
 	// One part per partial day, and none for an empty one: DuckDB skips row groups by their time range only for
 	// a plain range, not for an OR of two (which scanned every event, 120 ms at 10 million).
 	for _, edge := range [][2]time.Time{{from, lo}, {hi, to}} {
@@ -189,6 +194,35 @@ func (b *sqlb) from(q *query, src source, lookback time.Duration, alias string) 
 		}
 	}
 	return "(" + rollup + ") " + alias
+}
+
+// rollupFilters is the condition on a rollup's rows (or its user sets') of the days [lo, hi) and the filters.
+func (b *sqlb) rollupFilters(q *query, src source, lo, hi time.Time) string {
+	cond := "day >= " + b.date(lo) + " AND day < " + b.date(hi) + b.in("plugin_id", q.filter(FilterPlugin)) + b.in("instance", q.filter(FilterInstance))
+	if src.hasKind {
+		cond += b.in("entity_kind", q.filter(FilterEntityKind))
+	}
+	return cond
+}
+
+// userSets returns a relation `alias(<keys>, block, users, <src.setSums>)` of src's users over [from, to) as
+// bitmaps, one per block of user numbers (see analyticsdb.UserBitsSQL), keys being columns of src. The whole days
+// come from src.sets, but for the days the compaction has yet to build there (marked in rollup_days for the
+// rollup), which are aggregated from the rollup, as the partial days at the ends are from the events. A key and
+// block may have several rows: OR them (bit_or) and add their bit counts over the blocks.
+func (b *sqlb) userSets(q *query, src source, keys, alias string) string {
+	pending := "SELECT day FROM rollup_days WHERE rollup = '" + src.rollup + "'"
+	var built string
+	if lo, hi, ok := rollupDays(q, src, q.from, q.to); ok {
+		built = "SELECT " + keys + ", block, users, " + strings.Join(src.setSums, ", ") + " FROM " + src.sets + " WHERE " + b.rollupFilters(q, src, lo, hi) +
+			" AND day NOT IN (" + pending + ") UNION ALL "
+	}
+	sums := make([]string, len(src.setSums))
+	for i, c := range src.setSums {
+		sums[i] = "sum(" + c + ") AS " + c
+	}
+	return "(" + built + "SELECT " + keys + ", " + analyticsdb.UserBlockSQL("user_no") + " AS block, " + analyticsdb.UserBitsSQL("user_no") + " AS users, " +
+		strings.Join(sums, ", ") + " FROM " + b.fromDays(q, src, 0, "r", " AND day IN ("+pending+")") + " GROUP BY ALL) " + alias
 }
 
 // rollupDays returns the whole rollup days [lo, hi) within [from, to), and whether the rollup can answer q.
