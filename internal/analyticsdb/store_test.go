@@ -53,6 +53,28 @@ func count(t testing.TB, s *Store, query string, args ...any) int {
 	return n
 }
 
+// rowsOf returns a query's rows, each printed.
+func rowsOf(t *testing.T, s *Store, query string) []string {
+	t.Helper()
+	rows, err := s.DB().Query(query)
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		out = append(out, fmt.Sprint(vals...))
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 func TestWriteLogsIsIdempotent(t *testing.T) {
 	s, _ := openStore(t)
 	ld, occs := simulatedLogs(t, 30)
@@ -426,19 +448,7 @@ func TestRollupsAtIngestMatchARebuild(t *testing.T) {
 	snapshot := func() map[string][]string {
 		out := map[string][]string{}
 		for _, r := range dailyRollups {
-			rows, err := s.DB().Query("SELECT " + r.merged + " FROM " + r.table + " GROUP BY ALL ORDER BY ALL")
-			require.NoError(t, err)
-			cols, _ := rows.Columns()
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				require.NoError(t, rows.Scan(ptrs...))
-				out[r.table] = append(out[r.table], fmt.Sprint(vals...))
-			}
-			require.NoError(t, rows.Close())
+			out[r.table] = rowsOf(t, s, "SELECT "+r.merged+" FROM "+r.table+" GROUP BY ALL ORDER BY ALL")
 			require.NotEmpty(t, out[r.table], r.table)
 		}
 		return out

@@ -2,7 +2,6 @@ package analyticsdb
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,27 +50,6 @@ func assertSetsAgree(t *testing.T, s *Store) {
 		assert.Equal(t, rowsOf(t, s, "SELECT day, "+r.sets.keys+", "+r.sets.sums+" FROM "+r.table+built+" GROUP BY ALL ORDER BY ALL"),
 			rowsOf(t, s, "SELECT day, "+r.sets.keys+", "+r.sets.sums+" FROM "+r.sets.table+" GROUP BY ALL ORDER BY ALL"), "%s: the sums", r.sets.table)
 	}
-}
-
-func rowsOf(t *testing.T, s *Store, query string) []string {
-	t.Helper()
-	rows, err := s.DB().Query(query)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
-		out = append(out, fmt.Sprint(vals...))
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 func TestUserSetsFollowTheRollups(t *testing.T) {
