@@ -55,6 +55,7 @@ var (
 type options struct {
 	binary, dir  string
 	users, runs  int
+	pause        time.Duration // between two runs of a question
 	intensity    float64
 	postgres     bool
 	postgresPort int
@@ -69,6 +70,7 @@ func main() {
 	flag.IntVar(&o.users, "users", 2000, "simulated users")
 	flag.Float64Var(&o.intensity, "intensity", 34, "simulator intensity (34: about 10 million events over 90 days for 2,000 users)")
 	flag.IntVar(&o.runs, "runs", 5, "runs per query (the median is reported)")
+	flag.DurationVar(&o.pause, "pause", 0, "wait this long before each run, as between a dashboard's refreshes (e.g. -pause 2s)")
 	flag.BoolVar(&o.postgres, "postgres", true, "also load and query PostgreSQL (installed from Debian when missing)")
 	flag.IntVar(&o.postgresPort, "postgres-port", 55432, "port of the benchmark's PostgreSQL on 127.0.0.1")
 	flag.IntVar(&o.writeBatch, "write-batch", 20000, "events per store write while building")
@@ -455,14 +457,18 @@ func measureQueries(ctx context.Context, o options, dbPath string, pg *pgx.Conn)
 	}
 	defer stop()
 	build, _ := os.ReadFile(filepath.Join(o.dir, "build.txt"))
-	fmt.Printf("\n%s%d runs per query (median), %s\n\n", build, o.runs, hostinfo.Describe())
+	pause := ""
+	if o.pause > 0 {
+		pause = fmt.Sprintf(", %s apart", o.pause)
+	}
+	fmt.Printf("\n%s%d runs per query (median%s), %s\n\n", build, o.runs, pause, hostinfo.Describe())
 	fmt.Println("| question | store (query API) | store, DB time | PostgreSQL (RHDH schema) | PostgreSQL / store |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, q := range questions() {
 		if !o.match.MatchString(q.name) {
 			continue
 		}
-		wall, db, err := medianAPI(api, q.request, o.runs)
+		wall, db, err := medianAPI(api, q.request, o.runs, o.pause)
 		if err != nil {
 			return fmt.Errorf("%s: %w", q.name, err)
 		}
@@ -570,12 +576,13 @@ func askAPI(addr, body string) (time.Duration, time.Duration, error) {
 	return wall, time.Duration(res.Meta.QueryMillis * float64(time.Millisecond)), nil
 }
 
-func medianAPI(addr, body string, runs int) (time.Duration, time.Duration, error) {
+func medianAPI(addr, body string, runs int, pause time.Duration) (time.Duration, time.Duration, error) {
 	if _, _, err := askAPI(addr, body); err != nil { // warm-up
 		return 0, 0, err
 	}
 	var walls, dbs []time.Duration
 	for range runs {
+		time.Sleep(pause)
 		wall, db, err := askAPI(addr, body)
 		if err != nil {
 			return 0, 0, err

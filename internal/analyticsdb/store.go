@@ -73,6 +73,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create the directory of %q: %w", opts.Path, err)
 		}
 	}
+	if err := tuneAllocator(); err != nil {
+		return nil, fmt.Errorf("open %q: DuckDB's allocator: %w", opts.Path, err)
+	}
 	connector, err := duckdb.NewConnector(opts.Path, func(execer driver.ExecerContext) error {
 		return configure(ctx, execer, opts)
 	})
