@@ -56,6 +56,7 @@ type options struct {
 	binary, dir  string
 	users, runs  int
 	pause        time.Duration // between two runs of a question
+	memoryLimit  string        // the store's memory_limit ("": the collector's default)
 	intensity    float64
 	postgres     bool
 	postgresPort int
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.users, "users", 2000, "simulated users")
 	flag.Float64Var(&o.intensity, "intensity", 34, "simulator intensity (34: about 10 million events over 90 days for 2,000 users)")
 	flag.IntVar(&o.runs, "runs", 5, "runs per query (the median is reported)")
+	flag.StringVar(&o.memoryLimit, "memory-limit", "", "the store's memory_limit (default: the collector's)")
 	flag.DurationVar(&o.pause, "pause", 0, "wait this long before each run, as between a dashboard's refreshes (e.g. -pause 2s)")
 	flag.BoolVar(&o.postgres, "postgres", true, "also load and query PostgreSQL (installed from Debian when missing)")
 	flag.IntVar(&o.postgresPort, "postgres-port", 55432, "port of the benchmark's PostgreSQL on 127.0.0.1")
@@ -451,7 +453,7 @@ const benchToken = "bench-admin-token-0123456789"
 // measureQueries starts the collector on the built file and asks every question through its query API, then
 // asks PostgreSQL the same.
 func measureQueries(ctx context.Context, o options, dbPath string, pg *pgx.Conn) error {
-	api, stop, err := startCollector(o.binary, dbPath)
+	api, stop, err := startCollector(o.binary, dbPath, o.memoryLimit)
 	if err != nil {
 		return err
 	}
@@ -487,7 +489,7 @@ func measureQueries(ctx context.Context, o options, dbPath string, pg *pgx.Conn)
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
 
-func startCollector(binary, dbPath string) (string, func(), error) {
+func startCollector(binary, dbPath, memoryLimit string) (string, func(), error) {
 	apiAddr, err1 := loopback.FreeAddress()
 	receiverAddr, err2 := loopback.FreeAddress()
 	if err := errors.Join(err1, err2); err != nil {
@@ -498,9 +500,13 @@ func startCollector(binary, dbPath string) (string, func(), error) {
 		return "", nil, err
 	}
 	cfg := filepath.Join(filepath.Dir(abs), "collector.yaml")
+	store := "path: " + abs
+	if memoryLimit != "" {
+		store += "\n    memory_limit: " + memoryLimit
+	}
 	config := fmt.Sprintf(`extensions:
   insights_store:
-    path: %s
+    %s
     query_api:
       endpoint: %s
       tokens: [{name: bench, token: %s, role: admin}]
@@ -518,7 +524,7 @@ service:
   extensions: [insights_store]
   pipelines:
     logs: {receivers: [backstage], exporters: [insights_store]}
-`, abs, apiAddr, benchToken, receiverAddr, benchToken)
+`, store, apiAddr, benchToken, receiverAddr, benchToken)
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		return "", nil, err
 	}
