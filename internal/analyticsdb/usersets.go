@@ -19,12 +19,12 @@ type userSets struct {
 	sums  string // the sums of the rollup's counts
 }
 
-// UserBlockBits is how many user numbers a block of a user set holds: 2,000 users fit one.
-const UserBlockBits = 2048
+// userBlock is how many user numbers a block of a user set holds: 2,000 users fit one.
+const userBlock = 2048
 
-var userBlockBits = strconv.Itoa(UserBlockBits)
+var userBlockBits = strconv.Itoa(userBlock)
 
-// UserBlockSQL is the block of a user number column: user numbers 1 to UserBlockBits are block 0.
+// UserBlockSQL is the block of a user number column: user numbers 1 to 2,048 are block 0.
 func UserBlockSQL(column string) string { return "(" + column + " - 1) // " + userBlockBits }
 
 // UserBitsSQL aggregates a user number column into the bitmap of a block: a group must hold one block.

@@ -103,7 +103,7 @@ func TestUserSetsBlocks(t *testing.T) {
 	s, _ := openStore(t)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	users := []uint32{1, 2, UserBlockBits, UserBlockBits + 1, 3*UserBlockBits + 7}
+	users := []uint32{1, 2, userBlock, userBlock + 1, 3*userBlock + 7}
 	for i, u := range users {
 		_, err := s.DB().Exec("INSERT INTO plugin_daily VALUES (?, 'portal', 'catalog', ?, ?)", day, u, i+1)
 		require.NoError(t, err)

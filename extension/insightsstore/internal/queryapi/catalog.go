@@ -361,7 +361,7 @@ func pluginAdoption(q *query, b *sqlb) []Column {
 	prev.from, prev.to = q.from.Add(-span), q.from
 	// Both periods in one aggregation: per plugin and block of users, the users of each period as bitmaps, whose
 	// AND are the retained. From the daily user sets, a few hundred bitmaps a period rather than a row per user
-	// and day (7.0 against 2.3 ms for the two periods at 10 million events).
+	// and day: the two periods' aggregation took 2.3 ms against 7.0 over plugin_daily at 10 million events.
 	b.WriteString("WITH pb AS (SELECT plugin_id, block, bit_or(users) FILTER (WHERE now) AS cur, bit_or(users) FILTER (WHERE NOT now) AS prev, " +
 		"sum(events) FILTER (WHERE now) AS events FROM (SELECT true AS now, * FROM " + b.userSets(q, pluginActivity, "plugin_id", "c") + " UNION ALL " +
 		"SELECT false, * FROM " + b.userSets(&prev, pluginActivity, "plugin_id", "p") + ") GROUP BY plugin_id, block), " +
