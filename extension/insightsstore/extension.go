@@ -177,11 +177,15 @@ func (e *storeExtension) runMaintenance(ctx context.Context, now time.Time) {
 	}
 }
 
+// loggedBacklog is how many days of maintenance work the store logs the start and end of: a week's worth, more
+// than a maintenance interval leaves, comes from an upgrade or a backfill and takes a while.
+const loggedBacklog = 7
+
 // compactRollups compacts the rollups and builds their user sets; the caller holds e.mu and has a store. Many days
 // (the first run after an upgrade that adds user sets, a backfill) take a while: it says so.
 func (e *storeExtension) compactRollups(ctx context.Context) {
 	days, err := analyticsdb.CompactionBacklog(ctx, e.store.DB())
-	many := err == nil && days > 7
+	many := err == nil && days > loggedBacklog
 	if many {
 		e.set.Logger.Info("Compacting the rollups and building their user sets", zap.Int("days", days))
 	}
@@ -198,7 +202,7 @@ func (e *storeExtension) compactRollups(ctx context.Context) {
 // steps of many days (the first run after an upgrade, a backfill) take a while, about 0.2 s a day: it says so.
 func (e *storeExtension) buildSessionSteps(ctx context.Context) {
 	pending, err := analyticsdb.PendingSessionDays(ctx, e.store.DB())
-	many := err == nil && len(pending) > 7
+	many := err == nil && len(pending) > loggedBacklog
 	if many {
 		e.set.Logger.Info("Building the session steps of the paths metric", zap.Int("days", len(pending)))
 	}
